@@ -1,0 +1,69 @@
+"""The provisioning error tree: every failure of an engine becomes one of these.
+
+``ProvisionError`` is the root (deriving from :class:`flowyml.core.errors.FlowymlError`); the
+Pulumi engine classifies the Automation API's exceptions into the children here, in one place, so
+the CLI prints one line and never a Pulumi traceback.
+"""
+
+from __future__ import annotations
+
+from flowyml.core.errors import FlowymlError
+
+OFFLINE_HINT = "`flowyml stack preview NAME --offline` works without it"
+
+
+class ProvisionError(FlowymlError):
+    """Root of every error raised by :mod:`flowyml.provision`."""
+
+
+class PulumiNotInstalledError(ProvisionError):
+    """The Pulumi CLI (or the ``pulumi`` Python SDK) needed for this operation is missing."""
+
+    def __init__(self, what: str = "the Pulumi CLI") -> None:
+        super().__init__(
+            f"{what} is not installed.",
+            hint=(
+                "install it (https://www.pulumi.com/docs/install/ for the CLI, "
+                "`pip install 'flowyml[pulumi]'` for the SDK); " + OFFLINE_HINT + "."
+            ),
+        )
+
+
+class StackLockedError(ProvisionError):
+    """Another update (or destroy) of the same stack holds its lock."""
+
+    def __init__(self, stack: str, detail: str | None = None) -> None:
+        message = f"stack {stack} is locked by another update"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(
+            message + ".",
+            hint="wait for it to finish, then run the command again",
+        )
+        self.stack = stack
+
+
+class ProgramError(ProvisionError):
+    """The stack's infrastructure program raised while being evaluated."""
+
+
+class UpdateFailedError(ProvisionError):
+    """The engine ran but one or more resource operations failed.
+
+    Attributes:
+        plan: The plan of what was attempted, with ``failed`` addresses filled.
+    """
+
+    def __init__(
+        self, message: str, *, plan: object | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.plan = plan
+
+
+class StateError(ProvisionError):
+    """Recorded state (outputs, checkpoint, passphrase) is missing, unreadable or corrupt."""
+
+
+class UnsupportedStackError(ProvisionError):
+    """No engine knows how to provision this kind of stack."""
