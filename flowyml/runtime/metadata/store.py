@@ -1,0 +1,385 @@
+"""The metadata store on SQLAlchemy 2: runs, step runs, artifacts and lineage.
+
+Each public method is one short transaction on a pooled connection: ``save_step`` is one
+upsert of the step row plus, when the step has artifacts, one batched insert of new artifacts
+and one replace of its lineage edges. The schema is migrated when the store opens
+(:mod:`flowyml.runtime.metadata.migrate`). The URL's password never appears in reprs,
+logs or error messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from flowyml.core.records import ArtifactRef, RunRecord, RunStatus, StepRecord, StepStatus
+from flowyml.runtime.errors import MetadataError, RunNotFoundError
+from flowyml.runtime.metadata import migrate
+from flowyml.runtime.metadata.engine import READ_ONLY, create_metadata_engine, mask_url
+from flowyml.runtime.metadata.schema import (
+    INPUT,
+    OUTPUT,
+    artifacts,
+    lineage,
+    pipelines,
+    runs,
+    step_runs,
+)
+from flowyml.runtime.metadata.upsert import insert_ignore, upsert
+
+# Steps whose outputs a later run may reuse.
+_REUSABLE = (StepStatus.COMPLETED.value, StepStatus.CACHED.value)
+_STEP_UPDATE_COLUMNS = (
+    "status",
+    "started_at",
+    "ended_at",
+    "duration",
+    "cache_key",
+    "cached",
+    "error",
+    "stack",
+    "resources",
+    "attempts",
+    "upstream",
+)
+# Built once: statement construction costs more than a small SQLite write.
+_DELETE_EDGES = lineage.delete().where(
+    lineage.c.run_id == sa.bindparam("edge_run_id"), lineage.c.step == sa.bindparam("edge_step")
+)
+_INSERT_EDGE = lineage.insert()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _digest(uri: str) -> str:
+    return hashlib.sha256(uri.encode("utf-8")).hexdigest()
+
+
+def _reason(exc: BaseException) -> str:
+    # The driver's own message, first line only: SQLAlchemy's adds the SQL and parameters.
+    origin = getattr(exc, "orig", None) or exc
+    lines = str(origin).strip().splitlines()
+    return lines[0] if lines else type(origin).__name__
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SqlMetadataStore:
+    """Runs, step runs, artifacts and lineage in SQLite, PostgreSQL or MySQL/MariaDB.
+
+    Args:
+        url: SQLAlchemy URL: ``sqlite:///path.db``, ``postgresql+psycopg://user:pw@host/db``,
+            ``mysql+pymysql://user:pw@host/db``.
+        engine_options: Extra ``create_engine`` keyword arguments (pool sizes...).
+        migrate: Apply pending migrations on open (on by default).
+
+    Raises:
+        MetadataError: the database cannot be reached or migrated.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        engine_options: Mapping[str, Any] | None = None,
+        migrate: bool = True,
+    ) -> None:
+        self._masked_url = mask_url(url)
+        try:
+            self._engine: Engine = create_metadata_engine(url, engine_options)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise MetadataError(
+                f"cannot open metadata store {self._masked_url}: {_reason(exc)}",
+                hint="check the URL and that its database driver is installed",
+            ) from exc
+        if migrate:
+            self.migrate()
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked."""
+        return self._masked_url
+
+    @property
+    def engine(self) -> Engine:
+        """The pooled SQLAlchemy engine."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"SqlMetadataStore({self._masked_url!r})"
+
+    def migrate(self) -> bool:
+        """Apply pending migrations; True when any ran."""
+        try:
+            return migrate.upgrade(self._engine)
+        except (SQLAlchemyError, TimeoutError, OSError) as exc:
+            raise MetadataError(
+                f"cannot open metadata store {self._masked_url}: {_reason(exc)}",
+                hint="check that the database server is running and the URL is right",
+            ) from exc
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._engine.dispose()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise MetadataError(
+                f"metadata store {self._masked_url} write failed: {_reason(exc)}"
+            ) from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+                yield connection
+                connection.rollback()
+        except SQLAlchemyError as exc:
+            raise MetadataError(
+                f"metadata store {self._masked_url} read failed: {_reason(exc)}"
+            ) from exc
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self, run: RunRecord) -> None:
+        """Record a new run (normally ``running``), creating its pipeline row if needed."""
+        with self._write() as connection:
+            insert_ignore(
+                connection, pipelines, [{"name": run.pipeline, "created_at": run.started_at}]
+            )
+            upsert(
+                connection,
+                runs,
+                [
+                    {
+                        "run_id": run.run_id,
+                        "pipeline": run.pipeline,
+                        "status": RunStatus(run.status).value,
+                        "started_at": run.started_at,
+                        "ended_at": run.ended_at,
+                        "stack": run.stack,
+                        "params": dict(run.params),
+                        "error": run.error,
+                    }
+                ],
+                keys=("run_id",),
+                update=("status", "started_at", "ended_at", "stack", "params", "error"),
+            )
+
+    def finish_run(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
+        """Mark run ``run_id`` finished with ``status`` and set its end time.
+
+        Raises:
+            RunNotFoundError: there is no such run.
+        """
+        with self._write() as connection:
+            result = connection.execute(
+                runs.update()
+                .where(runs.c.run_id == run_id)
+                .values(status=RunStatus(status).value, ended_at=_now(), error=error)
+            )
+            if result.rowcount == 0:
+                raise RunNotFoundError(f"no run with id {run_id}")
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def save_step(self, step: StepRecord) -> None:
+        """Insert or update one step run with its output artifacts and consumed inputs."""
+        now = _now()
+        row = {
+            "run_id": step.run_id,
+            "name": step.name,
+            "status": StepStatus(step.status).value,
+            "started_at": step.started_at,
+            "ended_at": step.ended_at,
+            "duration": step.duration,
+            "cache_key": step.cache_key,
+            "cached": step.cached,
+            "error": step.error,
+            "stack": step.stack,
+            "resources": None if step.resources is None else dict(step.resources),
+            "attempts": step.attempts,
+            "upstream": list(step.upstream),
+        }
+        edges = [(OUTPUT, name, ref) for name, ref in step.outputs.items()]
+        edges += [(INPUT, name, ref) for name, ref in step.inputs.items()]
+        with self._write() as connection:
+            upsert(
+                connection, step_runs, [row], keys=("run_id", "name"), update=_STEP_UPDATE_COLUMNS
+            )
+            if not edges:
+                return
+            # First writer of a URI is its producer; cached and consumed refs already exist.
+            insert_ignore(
+                connection,
+                artifacts,
+                [
+                    {
+                        "uri_digest": _digest(ref.uri),
+                        "uri": ref.uri,
+                        "type_name": ref.type_name,
+                        "materializer": ref.materializer,
+                        "size": ref.size,
+                        "content_hash": ref.content_hash,
+                        "producer_run_id": step.run_id,
+                        "producer_step": step.name,
+                        "output_name": name,
+                        "created_at": now,
+                    }
+                    for direction, name, ref in edges
+                ],
+            )
+            connection.execute(_DELETE_EDGES, {"edge_run_id": step.run_id, "edge_step": step.name})
+            connection.execute(
+                _INSERT_EDGE,
+                [
+                    {
+                        "run_id": step.run_id,
+                        "step": step.name,
+                        "direction": direction,
+                        "name": name,
+                        "artifact_digest": _digest(ref.uri),
+                    }
+                    for direction, name, ref in edges
+                ],
+            )
+
+    def find_cached(self, cache_key: str) -> Mapping[str, ArtifactRef] | None:
+        """Outputs of the newest completed (or cached) step run with ``cache_key``, or ``None``."""
+        with self._read() as connection:
+            newest = connection.execute(
+                sa.select(step_runs.c.run_id, step_runs.c.name)
+                .where(step_runs.c.cache_key == cache_key, step_runs.c.status.in_(_REUSABLE))
+                .order_by(step_runs.c.ended_at.desc(), step_runs.c.id.desc())
+                .limit(1)
+            ).first()
+            if newest is None:
+                return None
+            rows = connection.execute(
+                self._edges_query().where(
+                    lineage.c.run_id == newest.run_id,
+                    lineage.c.step == newest.name,
+                    lineage.c.direction == OUTPUT,
+                )
+            ).all()
+        return {row.name: self._ref(row) for row in rows}
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run with its steps, by id or unique id prefix.
+
+        Raises:
+            RunNotFoundError: no run has this id or prefix.
+            MetadataError: the prefix matches several runs.
+        """
+        with self._read() as connection:
+            row = connection.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+            if row is None and run_id:
+                matches = connection.execute(
+                    sa.select(runs)
+                    .where(runs.c.run_id.like(_like_escape(run_id) + "%", escape="\\"))
+                    .limit(2)
+                ).all()
+                if len(matches) > 1:
+                    raise MetadataError(
+                        f"run id prefix {run_id} matches several runs",
+                        hint="give more characters of the run id",
+                    )
+                row = matches[0] if matches else None
+            if row is None:
+                raise RunNotFoundError(
+                    f"no run with id {run_id}", hint="list runs with `flowyml runs list`"
+                )
+            step_rows = connection.execute(
+                sa.select(step_runs)
+                .where(step_runs.c.run_id == row.run_id)
+                .order_by(step_runs.c.id)
+            ).all()
+            edge_rows = connection.execute(
+                self._edges_query().where(lineage.c.run_id == row.run_id)
+            ).all()
+        edges: dict[tuple[str, str], dict[str, ArtifactRef]] = {}
+        for edge in edge_rows:
+            edges.setdefault((edge.step, edge.direction), {})[edge.name] = self._ref(edge)
+        steps = tuple(
+            StepRecord(
+                run_id=s.run_id,
+                name=s.name,
+                status=StepStatus(s.status),
+                started_at=s.started_at,
+                ended_at=s.ended_at,
+                cache_key=s.cache_key,
+                cached=bool(s.cached),
+                error=s.error,
+                stack=s.stack,
+                resources=s.resources,
+                attempts=s.attempts,
+                outputs=edges.get((s.name, OUTPUT), {}),
+                inputs=edges.get((s.name, INPUT), {}),
+                upstream=tuple(s.upstream or ()),
+            )
+            for s in step_rows
+        )
+        return self._run(row, steps)
+
+    def list_runs(self, pipeline: str | None = None, limit: int = 20) -> Sequence[RunRecord]:
+        """Newest runs first (optionally of one pipeline), without their steps."""
+        query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+        if pipeline is not None:
+            query = query.where(runs.c.pipeline == pipeline)
+        with self._read() as connection:
+            rows = connection.execute(query.limit(max(0, limit))).all()
+        return [self._run(row, ()) for row in rows]
+
+    @staticmethod
+    def _edges_query() -> sa.Select[Any]:
+        return sa.select(
+            lineage.c.step,
+            lineage.c.direction,
+            lineage.c.name,
+            artifacts.c.uri,
+            artifacts.c.type_name,
+            artifacts.c.materializer,
+            artifacts.c.size,
+            artifacts.c.content_hash,
+        ).join(artifacts, artifacts.c.uri_digest == lineage.c.artifact_digest)
+
+    @staticmethod
+    def _ref(row: Any) -> ArtifactRef:
+        return ArtifactRef(
+            uri=row.uri,
+            type_name=row.type_name,
+            materializer=row.materializer,
+            size=int(row.size),
+            content_hash=row.content_hash,
+        )
+
+    @staticmethod
+    def _run(row: Any, steps: tuple[StepRecord, ...]) -> RunRecord:
+        return RunRecord(
+            run_id=row.run_id,
+            pipeline=row.pipeline,
+            status=RunStatus(row.status),
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            stack=row.stack,
+            params=row.params or {},
+            error=row.error,
+            steps=steps,
+        )
