@@ -1,0 +1,166 @@
+"""Binding: a stack declaration (plus, for cloud stacks, its recorded outputs) -> live adapters.
+
+Rules:
+* The artifact URI and the metadata URL come from the outputs when they hold them (cloud stacks,
+  or a local stack brought up by the local engine), else from the declared components
+  (``artifact_store.uri``, ``metadata_store.sqlalchemy_url(reveal=True)``).
+* A stack that ``needs_provisioning`` and has no outputs raises ``StackNotProvisionedError``.
+* Adapters are cached per process, keyed by URI / URL: binding the same stack again (each
+  ``pipeline.run``) reuses the connection pool and skips the migration check.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flowyml.core.errors import FlowymlError
+from flowyml.core.outputs import ARTIFACT_URI, METADATA_URL, REGISTRY_URI, StackOutputs
+from flowyml.runtime.artifacts import FsspecArtifactStore
+from flowyml.runtime.errors import BindingError, StackNotProvisionedError
+from flowyml.runtime.executors import make_executor
+from flowyml.runtime.metadata import SqlMetadataStore
+from flowyml.runtime.storage_options import storage_options_for
+
+if TYPE_CHECKING:
+    from flowyml.stacks.base import Stack
+
+_lock = threading.Lock()
+_artifact_stores: dict[tuple[str, str], FsspecArtifactStore] = {}
+_metadata_stores: dict[str, SqlMetadataStore] = {}
+
+
+@dataclass(frozen=True)
+class BoundStack:
+    """A stack bound to live adapters (implements the runner's ``RuntimeStack``).
+
+    Attributes:
+        name: The stack name.
+        artifact_store: Where step outputs are saved.
+        metadata_store: Where runs, steps and lineage are recorded.
+        registry_uri: Container registry, when the stack has one.
+        max_workers: The declared executor's worker limit (``None``: the runner decides).
+        use_processes: The declared executor asks for a process pool.
+    """
+
+    name: str
+    artifact_store: FsspecArtifactStore
+    metadata_store: SqlMetadataStore
+    registry_uri: str | None = None
+    max_workers: int | None = None
+    use_processes: bool = False
+
+    def make_executor(self, max_workers: int, use_processes: bool = False) -> Executor:
+        """A fresh local executor: threads, or processes when asked (here or by the stack)."""
+        return make_executor(max_workers, use_processes or self.use_processes)
+
+
+def _scheme(uri: str) -> str:
+    return uri.split("://", 1)[0] if "://" in uri else "file"
+
+
+def _declared(stack: Any, field: str) -> Any:
+    return getattr(stack, field, None)
+
+
+def _artifact_uri(stack: Any, outputs: StackOutputs | None) -> str:
+    if outputs is not None and outputs.get(ARTIFACT_URI):
+        return str(outputs.get(ARTIFACT_URI))
+    declaration = _declared(stack, "artifact_store")
+    uri = getattr(declaration, "uri", None)
+    if not uri:
+        raise BindingError(
+            f"stack {stack.name} has no artifact store URI",
+            hint=f"declare an artifact_store on stack {stack.name} or run `flowyml stack up {stack.name}`",
+        )
+    return str(uri)
+
+
+def _metadata_url(stack: Any, outputs: StackOutputs | None) -> str:
+    if outputs is not None and outputs.get(METADATA_URL):
+        return str(outputs.reveal(METADATA_URL))
+    declaration = _declared(stack, "metadata_store")
+    if declaration is None:
+        raise BindingError(f"stack {stack.name} has no metadata store")
+    try:
+        return str(declaration.sqlalchemy_url(reveal=True))
+    except FlowymlError as exc:
+        raise BindingError(
+            f"stack {stack.name}: {exc.message}",
+            hint=exc.hint or f"run `flowyml stack up {stack.name}`",
+        ) from exc
+
+
+def artifact_store_for(uri: str, declaration: Any = None) -> FsspecArtifactStore:
+    """The process-wide artifact store for ``uri`` (created on first use)."""
+    options = storage_options_for(uri, declaration)
+    # Options may hold secrets: key on their repr only in memory, never log it.
+    key = (uri, repr(sorted(options.items())))
+    with _lock:
+        store = _artifact_stores.get(key)
+        if store is None:
+            store = FsspecArtifactStore(uri, options)
+            _artifact_stores[key] = store
+        return store
+
+
+def metadata_store_for(url: str) -> SqlMetadataStore:
+    """The process-wide metadata store for ``url`` (opened and migrated on first use)."""
+    with _lock:
+        store = _metadata_stores.get(url)
+        if store is None:
+            store = SqlMetadataStore(url)
+            _metadata_stores[url] = store
+        return store
+
+
+def clear_cache() -> None:
+    """Forget cached adapters and close their connection pools (tests, after ``destroy``)."""
+    with _lock:
+        for store in _metadata_stores.values():
+            store.close()
+        _metadata_stores.clear()
+        _artifact_stores.clear()
+
+
+def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
+    """Bind ``stack`` (and its recorded ``outputs``) to live adapters.
+
+    Args:
+        stack: A ``flowyml.stacks`` declaration (``Stack`` or one of its types).
+        outputs: Outputs recorded by ``flowyml stack up``; required for cloud stacks.
+
+    Returns:
+        A :class:`BoundStack` the runner can use.
+
+    Raises:
+        StackNotProvisionedError: a cloud stack without outputs.
+        BindingError: the stack lacks what binding needs.
+        ArtifactError / MetadataError: the store cannot be opened.
+    """
+    if getattr(stack, "needs_provisioning", False) and outputs is None:
+        raise StackNotProvisionedError(
+            f"stack {stack.name} has not been provisioned",
+            hint=f"run `flowyml stack up {stack.name}`",
+        )
+    uri = _artifact_uri(stack, outputs)
+    declaration = _declared(stack, "artifact_store")
+    if _scheme(getattr(declaration, "uri", "")) != _scheme(uri):
+        # Outputs name another kind of store: the declaration's endpoint and keys do not apply.
+        declaration = None
+    artifact_store = artifact_store_for(uri, declaration)
+    metadata_store = metadata_store_for(_metadata_url(stack, outputs))
+    executor = _declared(stack, "executor")
+    registry = outputs.get(REGISTRY_URI) if outputs is not None else None
+    if registry is None:
+        registry = getattr(_declared(stack, "container_registry"), "uri", None)
+    return BoundStack(
+        name=stack.name,
+        artifact_store=artifact_store,
+        metadata_store=metadata_store,
+        registry_uri=registry,
+        max_workers=getattr(executor, "max_workers", None),
+        use_processes=bool(getattr(executor, "use_processes", False)),
+    )

@@ -1,0 +1,69 @@
+"""fsspec storage options for an artifact URI, from its declaration and the environment.
+
+* ``s3://``: ``endpoint_url`` from the ``S3ArtifactStore`` declaration, else ``AWS_ENDPOINT_URL``
+  (MinIO, moto, LocalStack); ``region`` as the client's ``region_name``.
+* ``gs://``: when ``STORAGE_EMULATOR_HOST`` is set, talk to that emulator anonymously.
+* ``az://``: the declaration's connection string (revealed here, in memory only) or account.
+
+Credentials otherwise come from each SDK's usual chain (environment, files, metadata server).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def _scheme(uri: str) -> str:
+    return uri.split("://", 1)[0].lower() if "://" in uri else "file"
+
+
+def storage_options_for(uri: str, declaration: Any = None) -> dict[str, Any]:
+    """Options to open ``uri`` with fsspec.
+
+    Args:
+        uri: The artifact root URI.
+        declaration: The stack's artifact store component, if it matches ``uri``'s scheme.
+    """
+    scheme = _scheme(uri)
+    if scheme in ("s3", "s3a"):
+        return _s3(declaration, os.environ)
+    if scheme in ("gs", "gcs"):
+        return _gcs(os.environ)
+    if scheme in ("az", "abfs", "abfss"):
+        return _azure(declaration)
+    return {}
+
+
+def _s3(declaration: Any, env: Mapping[str, str]) -> dict[str, Any]:
+    client: dict[str, Any] = {}
+    endpoint = getattr(declaration, "endpoint_url", None) or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        client["endpoint_url"] = endpoint
+    region = getattr(declaration, "region", None)
+    if region:
+        client["region_name"] = region
+    return {"client_kwargs": client} if client else {}
+
+
+def _gcs(env: Mapping[str, str]) -> dict[str, Any]:
+    host = env.get("STORAGE_EMULATOR_HOST")
+    if not host:
+        return {}
+    endpoint = host if "://" in host else f"http://{host}"
+    # The emulator accepts no real credentials; looking for them would stall.
+    return {"endpoint_url": endpoint, "token": "anon"}
+
+
+def _azure(declaration: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    secret = getattr(declaration, "connection_string", None)
+    if secret is not None:
+        from flowyml.stacks.secret_refs import reveal
+
+        options["connection_string"] = reveal(secret, "connection_string")
+    account = getattr(declaration, "account_name", None)
+    if account and "connection_string" not in options:
+        options["account_name"] = account
+    return options
