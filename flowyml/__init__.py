@@ -18,7 +18,11 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in {"Pipeline", "pipeline", "step"}:
-        from flowyml import pipeline as _pipeline_pkg
+        # import_module, not `from flowyml import pipeline`: that would re-enter this hook.
+        import importlib
 
-        return getattr(_pipeline_pkg, name)
+        package = importlib.import_module("flowyml.pipeline")
+        # The subpackage `flowyml.pipeline` is itself callable as the @pipeline decorator
+        # (the import system binds the package to this name), so both spellings work.
+        return package if name == "pipeline" else getattr(package, name)
     raise AttributeError(f"module 'flowyml' has no attribute {name!r}")

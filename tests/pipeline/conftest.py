@@ -10,9 +10,10 @@ import pytest
 from flowyml import Pipeline
 from flowyml.pipeline.ports import MetadataStore
 from flowyml.runtime.artifacts import FsspecArtifactStore
+from flowyml.runtime.metadata import SqlMetadataStore
 
 from . import steps
-from .doubles import InMemoryMetadataStore, LocalRuntimeStack
+from .doubles import LocalRuntimeStack, SpyMetadataStore
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +28,16 @@ def artifact_store(tmp_path: Path) -> FsspecArtifactStore:
 
 
 @pytest.fixture
-def metadata_store(tmp_path: Path) -> MetadataStore:
-    return InMemoryMetadataStore()
+def metadata_store(tmp_path: Path) -> Iterator[SqlMetadataStore]:
+    store = SqlMetadataStore(f"sqlite:///{tmp_path / 'metadata.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def spy_store(metadata_store: SqlMetadataStore) -> SpyMetadataStore:
+    """The real store, wrapped to remember every step record written, in order."""
+    return SpyMetadataStore(metadata_store)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
 
 from flowyml.core.records import ArtifactRef, RunRecord, RunStatus, StepRecord, StepStatus
 from flowyml.pipeline.ports import ArtifactStore, MetadataStore
@@ -104,5 +103,3 @@ class LocalRuntimeStack:
         executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=self.name)
         self.executors.append(executor)
         return executor
-
-
