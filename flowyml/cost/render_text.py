@@ -1,0 +1,99 @@
+"""Render a priced plan for the terminal: Terraform-like markers, costs per change, totals.
+
+``rich`` is imported only inside :func:`render_text`, so importing :mod:`flowyml.cost` stays
+light.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flowyml.core.plan import Plan
+from flowyml.cost.money import format_delta, format_range, format_usd
+from flowyml.cost.planning import plan_costs
+from flowyml.cost.rendering import RenderOptions, change_rows
+
+_STYLE = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "+/-": "magenta", "<=": "cyan"}
+
+
+def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
+    """The plan as coloured terminal text (plain when ``options.color`` is False)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    options = options or RenderOptions()
+    summary = plan_costs(plan)
+    rows = change_rows(plan, options)
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=options.color,
+        no_color=not options.color,
+        color_system="standard" if options.color else None,
+        width=options.width,
+        highlight=False,
+        soft_wrap=True,
+    )
+    header = Text(f"flowyml {plan.operation} of stack ", style="bold")
+    header.append(plan.stack, style="bold cyan")
+    header.append(f" (engine: {plan.engine})")
+    console.print(header)
+    console.print()
+    name_width = max((len(r.change.name) for r in rows), default=0)
+    type_width = max((len(r.change.type) for r in rows), default=0)
+    for row in rows:
+        symbol = row.symbol.strip() or "="
+        line = Text("  ")
+        line.append(f"{symbol:>3} ", style=_STYLE.get(symbol, "dim"))
+        line.append(row.change.name.ljust(name_width), style="bold")
+        line.append("  ")
+        line.append(row.change.type.ljust(type_width), style="dim")
+        line.append(f"  {row.before} -> {row.after}/mo")
+        delta_style = (
+            "red" if row.delta.startswith("+") else "green" if row.delta.startswith("-") else ""
+        )
+        line.append(f"  ({row.delta})", style=delta_style)
+        if row.usage:
+            line.append(f"  {row.usage}", style="cyan")
+        if row.change.replace_paths:
+            line.append(f"  [replace: {', '.join(row.change.replace_paths)}]", style="magenta")
+        if row.change.data_bearing and "delete" in [a.value for a in row.change.actions]:
+            line.append("  ! deletes data", style="bold red")
+        console.print(line)
+        if options.show_notes:
+            for note in row.notes:
+                console.print(Text(f"        {note}", style="dim"))
+    if not rows:
+        console.print(Text("  No changes.", style="dim"))
+    console.print()
+    console.print(Text(f"Plan: {plan.summary}.", style="bold"))
+    total = Text("Monthly cost: ", style="bold")
+    total.append(f"{format_usd(summary.baseline)} -> {format_usd(summary.new)}/mo")
+    style = "red" if summary.delta > 0 else "green" if summary.delta < 0 else ""
+    total.append(f" ({format_delta(summary.delta)})", style=style)
+    console.print(total)
+    if summary.new_range is not None:
+        console.print(f"  with autoscaling: {format_range(*summary.new_range)}")
+    if summary.free:
+        console.print(Text(f"Free: {len(summary.free)} ({', '.join(summary.free)})", style="dim"))
+    if summary.not_priced:
+        reasons = "; ".join(f"{n}: {r}" for n, r in summary.reasons)
+        console.print(
+            Text(
+                f"Not priced (excluded from totals): {len(summary.not_priced)} ({reasons})",
+                style="yellow",
+            )
+        )
+    if summary.usage_billed:
+        console.print(
+            Text(
+                f"Usage-billed: {', '.join(summary.usage_billed)} "
+                "(add a flowyml-usage.yaml to include storage in the totals)",
+                style="cyan",
+            )
+        )
+    loss = plan.data_loss()
+    if loss:
+        names = ", ".join(f"{c.name} ({c.type})" for c in loss)
+        console.print(Text(f"Warning: deletes data-bearing resources: {names}", style="bold red"))
+    return buffer.getvalue()
