@@ -35,6 +35,11 @@ class Decoded:
     unknown_paths: list[str] = field(default_factory=list)
 
 
+def _is_engine_key(path: str, key: str) -> bool:
+    """``__defaults`` may appear at any depth; other ``__`` keys (``__provider``...) at the top."""
+    return key in ENGINE_KEYS or (path == "" and key.startswith("__"))
+
+
 def _join(prefix: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{prefix}[{key}]"
@@ -69,7 +74,7 @@ def _decode(value: Any, path: str, mask: bool, out: Decoded, in_secret: bool) ->
         return {
             k: _decode(v, _join(path, k), mask, out, in_secret)
             for k, v in value.items()
-            if not (path == "" and k in ENGINE_KEYS)
+            if not _is_engine_key(path, k)
         }
     if isinstance(value, list):
         return [_decode(v, _join(path, i), mask, out, in_secret) for i, v in enumerate(value)]
