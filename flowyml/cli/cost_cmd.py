@@ -1,0 +1,50 @@
+"""``flowyml cost``: show the price catalog behind cost estimates."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group("cost")
+def cost() -> None:
+    """Show the price catalog used for cost estimates."""
+
+
+@cost.command("catalog")
+@click.option("--provider", "-p", default=None, help="Only this provider: gcp, aws or k8s.")
+@click.option("--region", "-r", default=None, help="Only prices for this region (and global ones).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def catalog(provider: str | None, region: str | None, as_json: bool) -> None:
+    """List list prices with their unit, region, source and as-of date."""
+    from flowyml.cost import CostError, default_catalog
+
+    try:
+        entries = default_catalog().entries(provider, region)
+    except CostError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="flowyml price catalog (USD, on-demand list prices)", show_lines=False)
+    for column in ("Provider", "Service", "SKU", "Region", "Price", "Unit", "As of", "Source"):
+        table.add_column(column, justify="right" if column == "Price" else "left")
+    for entry in entries:
+        table.add_row(
+            entry.provider,
+            entry.service,
+            entry.sku + (" *" if entry.note else ""),
+            entry.region,
+            str(entry.price),
+            entry.unit,
+            entry.date,
+            entry.source,
+        )
+    console = Console()
+    console.print(table)
+    console.print("* has a note (assumption or approximate figure): see --json", style="dim")
