@@ -106,11 +106,12 @@ class _Run:
         self.pipeline = pipeline.name
         self.run_id = run_id
         self.enable_cache = pipeline.enable_cache
-        self.use_processes = pipeline.use_processes
-        default_workers = (
-            (os.cpu_count() or 2) if pipeline.use_processes else min(32, len(self.dag))
-        )
-        self.max_workers = max(1, pipeline.max_workers or default_workers)
+        # A bound stack may declare its executor's settings (LocalExecutor(max_workers=...,
+        # use_processes=...)); they are optional attributes, not part of the port.
+        self.use_processes = pipeline.use_processes or bool(getattr(stack, "use_processes", False))
+        default_workers = (os.cpu_count() or 2) if self.use_processes else min(32, len(self.dag))
+        declared_workers = pipeline.max_workers or getattr(stack, "max_workers", None)
+        self.max_workers = max(1, declared_workers or default_workers)
         self.stack = stack
         self.step_stacks = step_stacks
         self.meta = stack.metadata_store
