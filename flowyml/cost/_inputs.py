@@ -46,6 +46,12 @@ def as_decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
     return number if number.is_finite() else default
 
 
+def number(value: Any, default: Decimal) -> Decimal:
+    """A number from an input; ``default`` when missing or not a number (0 stays 0)."""
+    found = as_decimal(value)
+    return default if found is None else found
+
+
 def as_int(value: Any, default: int) -> int:
     """An integer from an input; ``default`` when not a number."""
     number = as_decimal(value)

@@ -12,7 +12,7 @@ from typing import Any
 
 from flowyml.core.plan import CostEstimate
 from flowyml.cost._bill import Bill, not_priced
-from flowyml.cost._inputs import as_bool, as_decimal, as_int, get
+from flowyml.cost._inputs import as_bool, as_decimal, as_int, get, number
 from flowyml.cost.machines import machine_entry, spot_discount
 from flowyml.cost.prices import ProviderCatalog
 
@@ -48,7 +48,7 @@ def rds_instance(inputs: Mapping[str, Any], region: str, catalog: ProviderCatalo
     price = catalog.price("rds", instance_class, region)
     bill.hourly(f"{instance_class} in {region}", None if price is None else price * multiplier)
     storage_type = str(get(inputs, "storageType", "io1" if get(inputs, "iops") else "gp2")).lower()
-    storage_gb = as_decimal(get(inputs, "allocatedStorage"), Decimal(20)) or Decimal(20)
+    storage_gb = number(get(inputs, "allocatedStorage"), Decimal(20))
     rate = catalog.price("rds", f"storage-{storage_type}", region)
     bill.per_month(
         f"{storage_type} storage in {region}",
@@ -87,7 +87,7 @@ def eks_node_group(
     if isinstance(types, list) and len(types) > 1:
         node.note(f"priced at the first instance type, {instance_type}")
     _instance(node, instance_type, spot, region, catalog)
-    disk_gb = as_decimal(get(inputs, "diskSize"), Decimal(20)) or Decimal(20)
+    disk_gb = number(get(inputs, "diskSize"), Decimal(20))
     node.per_month(f"EBS gp2 in {region}", catalog.price("ebs", "gp2", region), disk_gb)
     low = as_int(get(inputs, "scalingConfig.minSize"), 1)
     high = max(low, as_int(get(inputs, "scalingConfig.maxSize"), low))

@@ -13,7 +13,7 @@ from typing import Any
 
 from flowyml.core.plan import CostEstimate
 from flowyml.cost._bill import Bill, not_priced
-from flowyml.cost._inputs import as_bool, as_decimal, as_int, get, is_gcp_region
+from flowyml.cost._inputs import as_bool, as_int, get, is_gcp_region, number
 from flowyml.cost.machines import (
     custom_machine_hourly,
     gpu_hourly,
@@ -80,7 +80,7 @@ def sql_instance(inputs: Mapping[str, Any], region: str, catalog: ProviderCatalo
             else:
                 bill.hourly(f"tier {tier}", (vcpu * cpu + memory_gb * ram) * multiplier)
     disk_type = str(get(inputs, "settings.diskType", "PD_SSD")).upper()
-    disk_gb = as_decimal(get(inputs, "settings.diskSize"), Decimal(10)) or Decimal(10)
+    disk_gb = number(get(inputs, "settings.diskSize"), Decimal(10))
     sku = _SQL_DISK.get(disk_type)
     rate = None if sku is None else catalog.price("sql", sku, region)
     bill.per_month(
@@ -188,7 +188,7 @@ def compute_instance(
 def disk(inputs: Mapping[str, Any], region: str, catalog: ProviderCatalog) -> CostEstimate:
     """A persistent disk: GB-month of its type."""
     disk_type = str(get(inputs, "type", "pd-standard"))
-    size = as_decimal(get(inputs, "size"), Decimal(10)) or Decimal(10)
+    size = number(get(inputs, "size"), Decimal(10))
     bill = Bill()
     bill.per_month(f"disk {disk_type} in {region}", catalog.price("disk", disk_type, region), size)
     return bill.estimate()
@@ -241,7 +241,7 @@ def _node(config: Mapping[str, Any], region: str, catalog: ProviderCatalog) -> B
             f"GPU {gpu_key(gpu)} in {region}", None if price is None else price * factor, count
         )
     disk_type = str(get(config, "diskType", "pd-balanced"))
-    disk_gb = as_decimal(get(config, "diskSizeGb"), Decimal(100)) or Decimal(100)
+    disk_gb = number(get(config, "diskSizeGb"), Decimal(100))
     bill.per_month(
         f"disk {disk_type} in {region}", catalog.price("disk", disk_type, region), disk_gb
     )
