@@ -127,6 +127,7 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     strict: bool = True,
+    root: Path | None = None,
 ) -> ProjectConfig:
     """Load ``flowyml.yaml`` and ``stacks/*.yaml``.
 
@@ -134,12 +135,13 @@ def load_config(
         path: One file to read; ``None`` reads the project's files (:func:`config_files`).
         environ: Variables for ``${VAR}`` (default ``os.environ``).
         strict: Raise the first stack-level error too (else keep it in ``errors``).
+        root: Project directory whose files to read (default: the current project).
 
     Raises:
         StackConfigError: A file-level error, or (``strict``) a stack-level one.
     """
     env = os.environ if environ is None else environ
-    files = [Path(path)] if path is not None else config_files()
+    files = [Path(path)] if path is not None else config_files(root)
     config = ProjectConfig(files=files)
     for file in files:
         _load_file(file, env, config)
