@@ -1,0 +1,52 @@
+"""A pipeline run in a child process by the reliability tests (not collected by pytest).
+
+Usage: python proc_pipeline.py MODE ARTIFACT_DIR METADATA_DB [MARKER]
+  MODE ``chain``: a 40-step chain with caching off.
+  MODE ``hang``: one step that touches MARKER and then sleeps 3 s (to be interrupted).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from flowyml import Pipeline, step
+from flowyml.pipeline.runner import run_pipeline
+from flowyml.runtime.binding import bind_stack
+from flowyml.stacks import LocalStack
+
+
+@step
+def start(tag: str) -> list[str]:
+    return [tag]
+
+
+@step
+def extend(xs: list[str], i: int) -> list[str]:
+    return [*xs, str(i)]
+
+
+@step
+def hang(marker: str) -> str:
+    Path(marker).write_text("started")
+    time.sleep(3)
+    return "done"
+
+
+def main() -> None:
+    mode, artifacts, db = sys.argv[1:4]
+    stack = bind_stack(LocalStack(name="shared", artifact_path=artifacts, metadata_path=db))
+    with Pipeline(mode, enable_cache=False) as p:
+        if mode == "chain":
+            xs = start(str(Path(artifacts).name))
+            for i in range(39):
+                xs = extend(xs, i)
+        else:
+            start(hang(sys.argv[4]))
+    result = run_pipeline(p, stack)
+    print(result.run_id, result.status)
+
+
+if __name__ == "__main__":
+    main()
