@@ -1,0 +1,220 @@
+"""flowyml benchmarks: one command, one table.
+
+Run with ``python benchmarks/run.py`` (add ``--quick`` for fewer repetitions). Prints the machine,
+then one row per benchmark with the measured number, its target and whether it met it. The
+targets come from the issues; unit tests never assert timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Row:
+    name: str
+    value: float
+    unit: str
+    target: float | None
+    detail: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return "-"
+        return "ok" if self.value <= self.target else "OVER"
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.release()} | {cpu} | {os.cpu_count()} cores | "
+        f"Python {platform.python_version()}"
+    )
+
+
+def flowyml_script() -> str:
+    """The installed console script itself (not a version-manager shim in front of it)."""
+    candidate = Path(sysconfig.get_path("scripts")) / "flowyml"
+    return str(candidate) if candidate.exists() else "flowyml"
+
+
+def wall(cmd: list[str], repeat: int, cwd: Path, env: dict[str, str] | None = None) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if proc.returncode not in (0,):
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    return times
+
+
+def in_project(func: Callable[[Path], Row]) -> Row:
+    with tempfile.TemporaryDirectory(prefix="flowyml-bench-") as tmp:
+        os.environ["FLOWYML_PROJECT_DIR"] = tmp
+        try:
+            return func(Path(tmp))
+        finally:
+            os.environ.pop("FLOWYML_PROJECT_DIR", None)
+
+
+def chain_overhead(steps: int, repeat: int) -> Callable[[Path], Row]:
+    def bench(tmp: Path) -> Row:
+        from flowyml import Pipeline, step
+        from flowyml.stacks import LocalStack
+
+        @step(cache=False)
+        def first() -> int:
+            return 0
+
+        @step(cache=False)
+        def inc(x: int) -> int:
+            return x + 1
+
+        stack = LocalStack(
+            name="bench",
+            artifact_path=str(tmp / "artifacts"),
+            metadata_path=str(tmp / "metadata.db"),
+        )
+        with Pipeline("chain", enable_cache=False, stack=stack) as pipe:
+            value = first()
+            for _ in range(steps - 1):
+                value = inc(value)
+        pipe.run()  # warm-up: migrations, connection pool, imports
+        per_step = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = pipe.run()
+            per_step.append((time.perf_counter() - start) / steps)
+            assert result.ok and result[f"inc_{steps - 1}"] == steps - 1, result
+        best = min(per_step)
+        return Row(
+            f"per-step overhead, {steps}-step chain, cache off",
+            best * 1000,
+            "ms",
+            1.0,
+            f"best of {repeat}; median {statistics.median(per_step) * 1000:.3f} ms; "
+            "each output persisted + recorded (SQLite, file://)",
+        )
+
+    return bench
+
+
+def parallel_sleeps(repeat: int) -> Callable[[Path], Row]:
+    def bench(tmp: Path) -> Row:
+        from flowyml import Pipeline, step
+        from flowyml.stacks import LocalStack
+
+        @step(cache=False)
+        def nap(i: int) -> int:
+            time.sleep(0.2)
+            return i
+
+        stack = LocalStack(
+            name="bench",
+            artifact_path=str(tmp / "artifacts"),
+            metadata_path=str(tmp / "metadata.db"),
+        )
+        with Pipeline("naps", enable_cache=False, stack=stack, max_workers=8) as pipe:
+            for i in range(8):
+                nap(i)
+        pipe.run()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            assert pipe.run().ok
+            times.append(time.perf_counter() - start)
+        return Row(
+            "8 independent sleep(0.2) steps",
+            min(times),
+            "s",
+            0.5,
+            f"best of {repeat}; median {statistics.median(times):.3f} s; max_workers=8 threads",
+        )
+
+    return bench
+
+
+def help_wall(repeat: int) -> Row:
+    times = wall([flowyml_script(), "--help"], repeat, REPO)
+    return Row(
+        "`flowyml --help` wall time",
+        statistics.median(times),
+        "s",
+        0.15,
+        f"median of {repeat}; min {min(times):.3f} s; console script {flowyml_script()}",
+    )
+
+
+def offline_preview(repeat: int, extra: list[str], label: str) -> Row:
+    with tempfile.TemporaryDirectory(prefix="flowyml-bench-") as tmp:
+        env = {**os.environ, "FLOWYML_PROJECT_DIR": str(REPO), "FLOWYML_PASSPHRASE": "bench"}
+        env.pop("PULUMI_CONFIG_PASSPHRASE", None)
+        env["HOME"] = tmp
+        cmd = [flowyml_script(), "stack", "preview", "production", "--offline", *extra]
+        times = wall(cmd, repeat, REPO, env)
+    return Row(
+        label,
+        statistics.median(times),
+        "s",
+        1.0,
+        f"median of {repeat}; min {min(times):.3f} s; whole process",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    n = 2 if args.quick else 5
+    rows = [
+        in_project(chain_overhead(300, n)),
+        in_project(parallel_sleeps(n)),
+        help_wall(5 if args.quick else 20),
+        offline_preview(n, [], "`stack preview production --offline` (with cost)"),
+        offline_preview(n, ["--json"], "same, `--json`"),
+    ]
+    print(f"Machine: {machine()}")
+    print(f"Date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    headers = ("benchmark", "value", "target", "verdict", "detail")
+    table = [
+        (
+            r.name,
+            f"{r.value:.3f} {r.unit}",
+            "-" if r.target is None else f"<= {r.target} {r.unit}",
+            r.verdict,
+            r.detail,
+        )
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for t in table:
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

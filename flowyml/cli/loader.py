@@ -1,0 +1,84 @@
+"""Find a pipeline in a user's Python file: ``FILE`` or ``FILE:NAME``.
+
+A module-level ``Pipeline`` (built in a ``with`` block) or ``@pipeline`` function counts. The file
+is imported as a fresh module with its own folder on ``sys.path`` so it can import its neighbours.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowyml.core.errors import FlowymlError
+
+
+class PipelineLoadError(FlowymlError):
+    """The file or pipeline asked for cannot be loaded."""
+
+
+def split_target(target: str) -> tuple[Path, str | None]:
+    """Split ``FILE[:NAME]`` (a Windows drive letter is not a separator)."""
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or "/" in name or name.endswith(".py"):
+        return Path(target), None
+    return Path(path), name or None
+
+
+def load_pipeline(target: str) -> Any:
+    """Import the file named by ``target`` and return the pipeline it names or holds.
+
+    Raises:
+        PipelineLoadError: no such file, it fails to import, it holds no pipeline, the named
+            pipeline is not there, or it holds several and none was named.
+    """
+    from flowyml.pipeline import ParameterizedPipeline, Pipeline
+
+    path, wanted = split_target(target)
+    if not path.is_file():
+        raise PipelineLoadError(f"no such file: {path}", hint="give the path of a Python file.")
+    module_name = f"_flowyml_user_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise PipelineLoadError(f"{path} is not a Python file flowyml can import.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except FlowymlError:
+        raise
+    except Exception as exc:
+        raise PipelineLoadError(
+            f"importing {path} failed: {type(exc).__name__}: {exc}",
+            hint="run it with `python` to see the traceback, or add --debug.",
+        ) from exc
+    found: dict[str, Any] = {}
+    for attr, value in vars(module).items():
+        if isinstance(value, (Pipeline, ParameterizedPipeline)) and not attr.startswith("_"):
+            found.setdefault(value.name, value)
+            found.setdefault(attr, value)
+    unique = {id(v): v for v in found.values()}
+    if wanted is not None:
+        if wanted in found:
+            return found[wanted]
+        names = ", ".join(sorted({v.name for v in unique.values()})) or "none"
+        raise PipelineLoadError(
+            f"{path} has no pipeline named {wanted!r} (pipelines there: {names}).",
+            hint=f"run `flowyml run {path}:<name>` with one of those.",
+        )
+    if not unique:
+        raise PipelineLoadError(
+            f"{path} defines no pipeline.",
+            hint="define a module-level Pipeline (with-block) or an @pipeline function.",
+        )
+    if len(unique) > 1:
+        names = ", ".join(sorted(v.name for v in unique.values()))
+        raise PipelineLoadError(
+            f"{path} defines several pipelines ({names}).",
+            hint=f"name one: `flowyml run {path}:<name>`.",
+        )
+    return next(iter(unique.values()))
