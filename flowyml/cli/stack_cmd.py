@@ -1,0 +1,29 @@
+"""The ``flowyml stack`` group: registry commands, plus lifecycle commands when present."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from flowyml.cli.stack_registry_cmds import COMMANDS
+
+
+@click.group("stack")
+def stack() -> None:
+    """Declare, preview, provision and destroy stacks."""
+
+
+for _command in COMMANDS:
+    stack.add_command(_command)
+
+try:
+    _lifecycle = importlib.import_module("flowyml.cli.stack_lifecycle_cmds")
+except ModuleNotFoundError as _exc:
+    if _exc.name != "flowyml.cli.stack_lifecycle_cmds":
+        raise
+else:
+    for _name in ("preview", "up", "destroy", "refresh", "outputs"):
+        _found = getattr(_lifecycle, _name, None) or getattr(_lifecycle, f"{_name}_cmd", None)
+        if isinstance(_found, click.Command):
+            stack.add_command(_found, _name)
