@@ -32,14 +32,21 @@ def render_markdown(plan: Plan, options: RenderOptions | None = None) -> str:
         "|:-:|---|---|---|--:|--:|--:|",
     ]
     for row in change_rows(plan, options):
-        after = f"{row.after} {row.usage}".strip()
         cells = (
             _code(row.symbol.strip()),
             _code(row.change.name),
             _code(row.change.type),
             row.change.verb,
-            row.before,
-            after,
+            f"{row.before} {row.before_usage}".strip(),
+            " ".join(
+                t
+                for t in (
+                    row.after,
+                    row.after_usage,
+                    row.after_range and f"(range {row.after_range})",
+                )
+                if t
+            ),
             row.delta,
         )
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")

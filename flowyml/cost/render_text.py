@@ -11,7 +11,7 @@ import io
 from flowyml.core.plan import Plan
 from flowyml.cost.money import format_delta, format_range, format_usd
 from flowyml.cost.planning import plan_costs
-from flowyml.cost.rendering import RenderOptions, change_rows
+from flowyml.cost.rendering import NOT_PRICED, RenderOptions, change_rows
 
 _STYLE = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "+/-": "magenta", "<=": "cyan"}
 
@@ -48,13 +48,16 @@ def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
         line.append(row.change.name.ljust(name_width), style="bold")
         line.append("  ")
         line.append(row.change.type.ljust(type_width), style="dim")
-        line.append(f"  {row.before} -> {row.after}/mo")
+        per_month = "" if row.after == NOT_PRICED else "/mo"
+        line.append(f"  {row.before} -> {row.after}{per_month}")
         delta_style = (
             "red" if row.delta.startswith("+") else "green" if row.delta.startswith("-") else ""
         )
         line.append(f"  ({row.delta})", style=delta_style)
         if row.usage:
             line.append(f"  {row.usage}", style="cyan")
+        if row.after_range:
+            line.append(f"  range {row.after_range}", style="cyan")
         if row.change.replace_paths:
             line.append(f"  [replace: {', '.join(row.change.replace_paths)}]", style="magenta")
         if row.change.data_bearing and "delete" in [a.value for a in row.change.actions]:

@@ -35,7 +35,7 @@ class RenderOptions:
 
 @dataclass(frozen=True)
 class ChangeRow:
-    """One change as text cells."""
+    """One change as text cells (``usage`` is the current side's: after, else before)."""
 
     change: ResourceChange
     symbol: str
@@ -43,22 +43,26 @@ class ChangeRow:
     after: str
     delta: str
     usage: str
+    before_usage: str
+    after_usage: str
+    after_range: str
     notes: tuple[str, ...]
 
 
 def cost_text(cost: CostEstimate | None) -> str:
-    """A side's monthly cost: ``$7.67``, ``$0.00`` (no resource), ``not priced``.
-
-    Autoscaling ranges follow in brackets: ``$144.16 ($72.08-$216.24/mo)``.
-    """
+    """A side's monthly cost: ``$7.67``, ``$0.00`` (no resource), ``not priced``."""
     if cost is None:
         return format_usd(Decimal(0))
     if not cost.priced or cost.monthly is None:
         return NOT_PRICED
-    text = format_usd(cost.monthly)
-    if cost.monthly_range is not None:
-        text += f" ({format_range(*cost.monthly_range)})"
-    return text
+    return format_usd(cost.monthly)
+
+
+def range_text(cost: CostEstimate | None) -> str:
+    """An autoscaling range, ``$72.08-$216.24/mo``; empty when fixed-size or unknown."""
+    if cost is None or not cost.priced or cost.monthly_range is None:
+        return ""
+    return format_range(*cost.monthly_range)
 
 
 def usage_text(cost: CostEstimate | None) -> str:
@@ -89,6 +93,9 @@ def change_rows(plan: Plan, options: RenderOptions) -> list[ChangeRow]:
                 after=cost_text(change.cost_after),
                 delta=format_delta(change_delta(change)),
                 usage=usage_text(current),
+                before_usage=usage_text(change.cost_before),
+                after_usage=usage_text(change.cost_after),
+                after_range=range_text(change.cost_after),
                 notes=tuple(dict.fromkeys(notes)),
             )
         )

@@ -91,7 +91,9 @@ def test_prices_are_decimal_strings_in_the_files(provider: str) -> None:
         ),
     ],
 )
-def test_required_coverage(provider: str, regions: tuple[str, ...], required: list[tuple[str, str]]) -> None:
+def test_required_coverage(
+    provider: str, regions: tuple[str, ...], required: list[tuple[str, str]]
+) -> None:
     catalog = default_catalog().provider(provider)
     for region in regions:
         for service, sku in required:
@@ -127,7 +129,9 @@ def test_filters_by_provider_and_region() -> None:
 
 
 def test_malformed_catalog_is_a_catalog_error(tmp_path: Path) -> None:
-    (tmp_path / "gcp.json").write_text('{"default_region": "x", "as_of": "2024-01-01", "prices": [{"price": 1}]}')
+    (tmp_path / "gcp.json").write_text(
+        '{"default_region": "x", "as_of": "2024-01-01", "prices": [{"price": 1}]}'
+    )
     with pytest.raises(CatalogError, match="malformed"):
         Catalog(tmp_path).provider("gcp")
     with pytest.raises(CatalogError, match="Cannot read"):

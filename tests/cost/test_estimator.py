@@ -112,7 +112,10 @@ def test_a2_machine_bundles_its_gpu() -> None:
 def test_cloud_sql_db_f1_micro() -> None:
     est = estimate_resource(
         "gcp:sql/databaseInstance:DatabaseInstance",
-        {"region": "us-central1", "settings": {"tier": "db-f1-micro", "diskSize": 10, "diskType": "PD_SSD"}},
+        {
+            "region": "us-central1",
+            "settings": {"tier": "db-f1-micro", "diskSize": 10, "diskType": "PD_SSD"},
+        },
     )
     assert est.monthly == D("0.0105") * 730 + 10 * D("0.170")  # $7.665 + $1.70
 
@@ -132,9 +135,16 @@ def test_cloud_sql_custom_tier_high_availability_doubles() -> None:
 
 
 def test_rds_db_t3_micro_and_multi_az() -> None:
-    inputs = {"instanceClass": "db.t3.micro", "allocatedStorage": 20, "storageType": "gp2", "engine": "postgres"}
+    inputs = {
+        "instanceClass": "db.t3.micro",
+        "allocatedStorage": 20,
+        "storageType": "gp2",
+        "engine": "postgres",
+    }
     single = estimate_resource("aws:rds/instance:Instance", inputs, region="us-east-1")
-    multi = estimate_resource("aws:rds/instance:Instance", {**inputs, "multiAz": True}, region="us-east-1")
+    multi = estimate_resource(
+        "aws:rds/instance:Instance", {**inputs, "multiAz": True}, region="us-east-1"
+    )
     assert single.monthly == D("0.018") * 730 + 20 * D("0.115")  # $13.14 + $2.30
     assert multi.monthly == 2 * single.monthly
 
@@ -155,7 +165,10 @@ def test_eks_node_group_spot_with_scaling_range() -> None:
 def test_ec2_instance() -> None:
     est = estimate_resource(
         "aws:ec2/instance:Instance",
-        {"instanceType": "g4dn.xlarge", "rootBlockDevice": {"volumeSize": 100, "volumeType": "gp3"}},
+        {
+            "instanceType": "g4dn.xlarge",
+            "rootBlockDevice": {"volumeSize": 100, "volumeType": "gp3"},
+        },
     )
     assert est.monthly == D("0.526") * 730 + 100 * D("0.08")
 
@@ -163,7 +176,11 @@ def test_ec2_instance() -> None:
 @pytest.mark.parametrize(
     ("token", "inputs", "unit_price"),
     [
-        ("gcp:storage/bucket:Bucket", {"location": "US-CENTRAL1", "storageClass": "STANDARD"}, "0.020"),
+        (
+            "gcp:storage/bucket:Bucket",
+            {"location": "US-CENTRAL1", "storageClass": "STANDARD"},
+            "0.020",
+        ),
         ("gcp:storage/bucket:Bucket", {"location": "EU", "storageClass": "COLDLINE"}, "0.007"),
         ("gcp:artifactregistry/repository:Repository", {"location": "us-central1"}, "0.10"),
         ("aws:s3/bucket:Bucket", {}, "0.023"),
@@ -214,13 +231,28 @@ def test_free_types(token: str) -> None:
 @pytest.mark.parametrize(
     ("token", "inputs", "region", "why"),
     [
-        ("gcp:container/nodePool:NodePool", {"nodeConfig": {"machineType": "zz-huge-9"}}, None, "zz-huge-9"),
-        ("gcp:compute/instance:Instance", {"machineType": "n1-standard-4", "zone": "asia-east1-a"}, None, "asia-east1"),
+        (
+            "gcp:container/nodePool:NodePool",
+            {"nodeConfig": {"machineType": "zz-huge-9"}},
+            None,
+            "zz-huge-9",
+        ),
+        (
+            "gcp:compute/instance:Instance",
+            {"machineType": "n1-standard-4", "zone": "asia-east1-a"},
+            None,
+            "asia-east1",
+        ),
         ("aws:eks/cluster:Cluster", {}, "ap-south-1", "ap-south-1"),
         ("aws:rds/instance:Instance", {"instanceClass": "db.x2g.large"}, None, "db.x2g.large"),
         ("aws:ec2/natGateway:NatGateway", {}, None, "no price rule"),
         ("azure-native:storage:StorageAccount", {}, None, "no price rule"),
-        ("gcp:sql/databaseInstance:DatabaseInstance", {"settings": {"tier": "db-perf-optimized-N-2"}}, None, "tier"),
+        (
+            "gcp:sql/databaseInstance:DatabaseInstance",
+            {"settings": {"tier": "db-perf-optimized-N-2"}},
+            None,
+            "tier",
+        ),
     ],
 )
 def test_unknown_is_not_priced_never_zero(
@@ -233,6 +265,12 @@ def test_unknown_is_not_priced_never_zero(
 
 def test_region_from_inputs_wins_over_argument() -> None:
     inputs = {"region": "europe-west1", "settings": {"tier": "db-f1-micro", "diskSize": 10}}
-    eu = estimate_resource("gcp:sql/databaseInstance:DatabaseInstance", inputs, region="us-central1")
-    us = estimate_resource("gcp:sql/databaseInstance:DatabaseInstance", {"settings": inputs["settings"]}, region="us-central1")
+    eu = estimate_resource(
+        "gcp:sql/databaseInstance:DatabaseInstance", inputs, region="us-central1"
+    )
+    us = estimate_resource(
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        {"settings": inputs["settings"]},
+        region="us-central1",
+    )
     assert eu.monthly is not None and us.monthly is not None and eu.monthly > us.monthly
