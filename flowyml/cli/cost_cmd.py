@@ -46,5 +46,7 @@ def catalog(provider: str | None, region: str | None, as_json: bool) -> None:
             entry.source,
         )
     console = Console()
+    if not console.is_terminal:  # piped or captured: do not wrap SKUs and URLs at 80 columns
+        console = Console(width=200)
     console.print(table)
     console.print("* has a note (assumption or approximate figure): see --json", style="dim")
