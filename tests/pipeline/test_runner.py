@@ -303,3 +303,35 @@ def test_many_step_chain_records_every_step(
     assert result["inc_59"] == [59, 60, 61]
     assert isinstance(runtime_stack.metadata_store, SqlMetadataStore)
     assert len(runtime_stack.metadata_store.get_run(result.run_id).steps) == 60
+
+
+@step(cache=False)
+def returns_a_lock() -> object:
+    return threading.Lock()
+
+
+def test_unserialisable_output_fails_the_step_with_the_store_error(
+    runtime_stack: LocalRuntimeStack,
+) -> None:
+    with Pipeline("unsaveable") as p:
+        steps.add_one(returns_a_lock())
+    result = run_pipeline(p, runtime_stack)
+    assert result.status is RunStatus.FAILED
+    error = result.steps["returns_a_lock"].error or ""
+    assert "ArtifactError" in error and "lock" in error.lower()
+    assert result.steps["add_one"].status is StepStatus.SKIPPED
+
+
+def test_resources_are_recorded_with_the_step(runtime_stack: LocalRuntimeStack) -> None:
+    from flowyml.stacks.components import ResourceConfig
+
+    @step(resources=ResourceConfig(cpu="2", memory="4Gi"))
+    def sized() -> int:
+        return 1
+
+    with Pipeline("sized") as p:
+        sized()
+    result = run_pipeline(p, runtime_stack)
+    stored = runtime_stack.metadata_store.get_run(result.run_id).steps[0]
+    assert stored.resources is not None
+    assert (stored.resources["cpu"], stored.resources["memory"]) == ("2", "4Gi")
