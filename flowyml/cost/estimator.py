@@ -29,8 +29,10 @@ _FREE_PREFIXES: tuple[str, ...] = (
     "pulumi:",
     "random:",
     "tls:",
+    "flowyml:local:",
     *rules_aws.FREE_PREFIXES,
 )
+_PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 _PROVIDER_OF_PREFIX = {"gcp": "gcp", "aws": "aws"}
 
 
@@ -72,6 +74,8 @@ def estimate_resource(
         regions; ``monthly`` is then ``None``.
     """
     if is_free_type(type_token):
+        if type_token == _PVC:
+            return free("free as an object; the volume it provisions is billed by the cloud")
         return free()
     rule = _RULES.get(type_token)
     if rule is None:

@@ -179,6 +179,8 @@ FREE: frozenset[str] = frozenset(
         "aws:ec2/internetGateway:InternetGateway",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:eks/addon:Addon",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
     }
 )
 """Types that cost nothing in themselves. (S3 bucket configuration resources: see estimator.)"""

@@ -221,6 +221,13 @@ def test_usage_turns_rates_into_monthly_numbers() -> None:
         "kubernetes:apps/v1:Deployment",
         "pulumi:pulumi:Stack",
         "pulumi:providers:gcp",
+        "pulumi:providers:kubernetes",
+        "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
+        "gcp:sql/user:User",
+        "aws:eks/addon:Addon",
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "flowyml:local:ArtifactRoot",
+        "flowyml:local:SqliteDatabase",
     ],
 )
 def test_free_types(token: str) -> None:
