@@ -29,6 +29,8 @@ def load_with_lines(text: str, source: Path) -> tuple[Any, Lines]:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
         raise StackConfigError(
             f"{source}{line}: malformed YAML: {problem}",
             hint="fix the YAML syntax (indentation, colons, quotes)",

@@ -1,0 +1,185 @@
+"""flowyml.yaml / stacks/*.yaml loading, interpolation, errors with file:line, schema."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowyml.stacks.config import config_schema, load_config, load_stack_file, select_stack_name
+from flowyml.stacks.errors import StackConfigError
+from flowyml.stacks.gcp import GCPStack
+from flowyml.stacks.interpolation import UnsetVariableError, interpolate
+
+from .conftest import GUIDE_CONFIG
+
+NAMES = st.text(alphabet=string.ascii_uppercase + "_", min_size=1, max_size=8)
+PLAIN = st.text(alphabet=string.ascii_letters + string.digits + " -_/.:", max_size=20)
+
+
+@given(NAMES, PLAIN, PLAIN, PLAIN)
+def test_set_variable_is_substituted(name: str, value: str, before: str, after: str) -> None:
+    assert interpolate(f"{before}${{{name}}}{after}", {name: value}) == f"{before}{value}{after}"
+
+
+@given(NAMES, PLAIN)
+def test_default_used_only_when_unset(name: str, default: str) -> None:
+    assert interpolate(f"${{{name}:-{default}}}", {}) == default
+    assert interpolate(f"${{{name}:-{default}}}", {name: "set"}) == "set"
+
+
+@given(NAMES)
+def test_unset_without_default_names_the_variable(name: str) -> None:
+    with pytest.raises(UnsetVariableError) as info:
+        interpolate(f"x ${{{name}}}", {}, "f.yaml:3: stacks.p.project_id")
+    assert info.value.variable == name
+    assert name in str(info.value) and "f.yaml:3" in str(info.value)
+
+
+@given(PLAIN)
+def test_text_without_references_is_unchanged(text: str) -> None:
+    assert interpolate(text, {"A": "b"}) == text
+
+
+def test_escape_and_malformed() -> None:
+    assert interpolate("$${HOME}", {"HOME": "x"}) == "${HOME}"
+    with pytest.raises(StackConfigError, match="malformed variable reference"):
+        interpolate("${1BAD}", {})
+
+
+def test_guide_config_loads(guide_project: Path) -> None:
+    config = load_config()
+    assert config.names == ["local", "production"]
+    production = config.stacks["production"]
+    assert isinstance(production, GCPStack)
+    assert production.project_id == "my-gcp-project" and production.bucket_name == "my-artifacts"
+
+
+def _write(root: Path, text: str, name: str = "flowyml.yaml") -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "stacks:\n  a: [1\n",
+            "flowyml.yaml:3: malformed YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence at line 2)",
+        ),
+        (
+            "stacks:\n  a:\n    type: lokal\n",
+            "flowyml.yaml:3: unknown stack type 'lokal'; did you mean 'local'?",
+        ),
+        (
+            "stacks:\n  p:\n    type: gcp\n    project_id: my-gcp-project\n",
+            "flowyml.yaml:2: stacks.p.bucket_name: required field is missing",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    resources:\n      memory: 32GB\n",
+            "flowyml.yaml:5: stacks.a.resources.memory: invalid memory quantity '32GB'",
+        ),
+        (
+            GUIDE_CONFIG,
+            "flowyml.yaml:9: stacks.production.project_id: environment variable GCP_PROJECT_ID is not set",
+        ),
+        (
+            "stack:\n  a: {type: local}\n",
+            "flowyml.yaml:1: unknown key 'stack' in top level; did you mean 'stacks'?",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    artefact_path: x\n",
+            "flowyml.yaml:4: unknown key 'artefact_path' in a; did you mean 'artifact_path'?",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    resources:\n      memroy: 1Gi\n",
+            "flowyml.yaml:5: stacks.a.resources.memroy: unknown field; did you mean 'memory'?",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    executor: {kind: local, max_workerz: 2}\n",
+            "stacks.a.executor.max_workerz: unknown field; did you mean 'max_workers'?",
+        ),
+        ("stacks:\n  a:\n    artifact_path: x\n", "flowyml.yaml:2: stacks.a: missing `type`"),
+        ("stacks:\n  a: {type: local}\n  a: {type: local}\n", "flowyml.yaml:3: duplicate key 'a'"),
+        ("- 1\n- 2\n", "the top level must be a mapping"),
+    ],
+)
+def test_errors_name_file_line_and_field(project: Path, text: str, expected: str) -> None:
+    path = _write(project, text)
+    with pytest.raises(StackConfigError) as info:
+        load_config()
+    message = str(info.value)
+    assert expected in message
+    assert str(path) in message
+    assert "\n" not in message
+    assert not (project / ".flowyml").exists()
+
+
+def test_lenient_load_keeps_broken_entries_apart(project: Path) -> None:
+    _write(project, GUIDE_CONFIG)
+    config = load_config(strict=False)
+    assert list(config.stacks) == ["local"]
+    assert "GCP_PROJECT_ID" in str(config.errors["production"])
+    with pytest.raises(StackConfigError, match="GCP_PROJECT_ID"):
+        config.get("production")
+
+
+def test_secret_fields_keep_references(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_PASSWORD", "hunter2")
+    _write(
+        project,
+        "stacks:\n  pg:\n    type: custom\n    executor: {kind: local}\n"
+        "    artifact_store: {kind: local, path: a}\n"
+        "    metadata_store: {kind: postgresql, host: h, database: d, user: u, password: '${DB_PASSWORD}'}\n",
+    )
+    stack = load_config().stacks["pg"]
+    assert stack.to_dict()["metadata_store"]["password"] == "${DB_PASSWORD}"
+    assert stack.metadata_store.sqlalchemy_url(reveal=True).endswith("u:hunter2@h:5432/d")
+
+
+def test_stacks_dir_files(project: Path) -> None:
+    _write(project, "stacks:\n  local: {type: local}\n")
+    _write(project, "name: k8s\ntype: kubernetes\nnamespace: ml\n", "stacks/k8s.yaml")
+    _write(
+        project, "stacks:\n  aws-prod: {type: aws, s3_bucket: my-artifacts}\n", "stacks/aws.yaml"
+    )
+    config = load_config()
+    assert config.names == ["aws-prod", "k8s", "local"]
+    assert config.sources["k8s"].endswith("stacks/k8s.yaml:1")
+    assert load_stack_file(project / "stacks" / "aws.yaml")[0].name == "aws-prod"
+
+
+def test_stack_declared_twice(project: Path) -> None:
+    _write(project, "stacks:\n  local: {type: local}\n")
+    _write(project, "stacks:\n  local: {type: local}\n", "stacks/dup.yaml")
+    with pytest.raises(StackConfigError, match="declared twice"):
+        load_config()
+
+
+def test_environment_selection() -> None:
+    config = load_config.__globals__["ProjectConfig"](default_stack="dev")
+    assert select_stack_name(config, {"FLOWYML_STACK": "x", "ENVIRONMENT": "production"}) == "x"
+    assert select_stack_name(config, {"ENVIRONMENT": "production"}) == "production"
+    assert select_stack_name(config, {"ENVIRONMENT": "staging"}) == "staging"
+    assert select_stack_name(config, {"ENVIRONMENT": "dev-laptop"}) == "dev"
+    assert select_stack_name(config, {}) == "dev"
+    config.environments["qa"] = "staging"
+    assert select_stack_name(config, {"ENVIRONMENT": "qa"}) == "staging"
+
+
+def test_schema_accepts_guide_config_and_rejects_typos() -> None:
+    schema = config_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = yaml.safe_load(GUIDE_CONFIG)
+    assert list(validator.iter_errors(good)) == []
+    bad = {"stacks": {"a": {"type": "local", "artefact_path": "x"}}}
+    assert list(validator.iter_errors(bad))
+    assert list(validator.iter_errors({"stack": {}}))
