@@ -86,6 +86,8 @@ def create_metadata_engine(url: str | URL, options: Mapping[str, Any] | None = N
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         # Servers drop idle connections after wait_timeout (8 h by default).
         kwargs["pool_recycle"] = 3600
+        # REPEATABLE READ's gap locks make concurrent upserts deadlock; nothing here needs it.
+        kwargs["isolation_level"] = "READ COMMITTED"
     kwargs.update(options or {})
     engine = sa.create_engine(parsed, **kwargs)
     if backend == "sqlite":

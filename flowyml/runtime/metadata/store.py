@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -34,6 +36,12 @@ from flowyml.runtime.metadata.schema import (
 )
 from flowyml.runtime.metadata.upsert import insert_ignore, upsert
 
+_T = TypeVar("_T")
+_WRITE_ATTEMPTS = 5
+_RETRY_PAUSE_S = 0.01
+# Deadlock victim / serialization failure (PostgreSQL), deadlock / lock wait timeout (MySQL).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+_TRANSIENT_MYSQL_CODES = frozenset({1213, 1205})
 # Steps whose outputs a later run may reuse.
 _REUSABLE = (StepStatus.COMPLETED.value, StepStatus.CACHED.value)
 _STEP_UPDATE_COLUMNS = (
@@ -69,6 +77,17 @@ def _reason(exc: BaseException) -> str:
     origin = getattr(exc, "orig", None) or exc
     lines = str(origin).strip().splitlines()
     return lines[0] if lines else type(origin).__name__
+
+
+def _is_transient(exc: SQLAlchemyError) -> bool:
+    origin = getattr(exc, "orig", None)
+    if origin is None:
+        return False
+    code = getattr(origin, "sqlstate", None)  # psycopg
+    if code in _TRANSIENT_SQLSTATES:
+        return True
+    args: tuple[Any, ...] = tuple(getattr(origin, "args", ()))
+    return bool(args) and args[0] in _TRANSIENT_MYSQL_CODES  # pymysql: (code, message)
 
 
 def _like_escape(text: str) -> str:
@@ -133,15 +152,21 @@ class SqlMetadataStore:
         """Close pooled connections."""
         self._engine.dispose()
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise MetadataError(
-                f"metadata store {self._masked_url} write failed: {_reason(exc)}"
-            ) from exc
+    def _write(self, work: Callable[[Connection], _T]) -> _T:
+        """Run ``work`` in one write transaction, retrying it when the server picks it as a
+        deadlock victim (concurrent upserts on MySQL/PostgreSQL can cross index locks)."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with self._engine.begin() as connection:
+                    return work(connection)
+            except SQLAlchemyError as exc:
+                if attempt < _WRITE_ATTEMPTS and _is_transient(exc):
+                    time.sleep(_RETRY_PAUSE_S * attempt * (1 + random.random()))
+                    continue
+                raise MetadataError(
+                    f"metadata store {self._masked_url} write failed: {_reason(exc)}"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -158,7 +183,8 @@ class SqlMetadataStore:
 
     def start_run(self, run: RunRecord) -> None:
         """Record a new run (normally ``running``), creating its pipeline row if needed."""
-        with self._write() as connection:
+
+        def work(connection: Connection) -> None:
             insert_ignore(
                 connection, pipelines, [{"name": run.pipeline, "created_at": run.started_at}]
             )
@@ -181,20 +207,21 @@ class SqlMetadataStore:
                 update=("status", "started_at", "ended_at", "stack", "params", "error"),
             )
 
+        self._write(work)
+
     def finish_run(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
         """Mark run ``run_id`` finished with ``status`` and set its end time.
 
         Raises:
             RunNotFoundError: there is no such run.
         """
-        with self._write() as connection:
-            result = connection.execute(
-                runs.update()
-                .where(runs.c.run_id == run_id)
-                .values(status=RunStatus(status).value, ended_at=_now(), error=error)
-            )
-            if result.rowcount == 0:
-                raise RunNotFoundError(f"no run with id {run_id}")
+        statement = (
+            runs.update()
+            .where(runs.c.run_id == run_id)
+            .values(status=RunStatus(status).value, ended_at=_now(), error=error)
+        )
+        if self._write(lambda connection: connection.execute(statement).rowcount) == 0:
+            raise RunNotFoundError(f"no run with id {run_id}")
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -218,7 +245,8 @@ class SqlMetadataStore:
         }
         edges = [(OUTPUT, name, ref) for name, ref in step.outputs.items()]
         edges += [(INPUT, name, ref) for name, ref in step.inputs.items()]
-        with self._write() as connection:
+
+        def work(connection: Connection) -> None:
             upsert(
                 connection, step_runs, [row], keys=("run_id", "name"), update=_STEP_UPDATE_COLUMNS
             )
@@ -258,6 +286,8 @@ class SqlMetadataStore:
                     for direction, name, ref in edges
                 ],
             )
+
+        self._write(work)
 
     def find_cached(self, cache_key: str) -> Mapping[str, ArtifactRef] | None:
         """Outputs of the newest completed (or cached) step run with ``cache_key``, or ``None``."""
