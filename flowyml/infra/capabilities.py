@@ -47,12 +47,6 @@ def _eks_groups(stack: Any) -> Iterator[tuple[str, Any]]:
         yield f"cluster.node_groups[{i}].resources", group.resources
 
 
-def _non_postgres_cloudsql(stack: Any) -> Iterator[str]:
-    database = getattr(stack, "database", None)
-    if database is not None and not str(database.database_version).upper().startswith("POSTGRES"):
-        yield "database.database_version"
-
-
 def _gke_gpu_without_machine_type(stack: Any) -> Iterator[str]:
     for path, res in _gke_pools(stack):
         if res.gpu and not res.machine_type:
@@ -83,26 +77,12 @@ def _vertex_outside_gcp(stack: Any) -> Iterator[str]:
             yield field
 
 
-def _rds_small_storage(stack: Any) -> Iterator[str]:
-    database = getattr(stack, "database", None)
-    if database is not None and int(database.allocated_storage) < 20:
-        yield "database.allocated_storage"
-
-
 def _managed_database_on_kubernetes(stack: Any) -> Iterator[str]:
     if component_kind(getattr(stack, "metadata_store", None)) == "cloudsql":
         yield "metadata_store"
 
 
 LIMITATIONS: tuple[Limitation, ...] = (
-    Limitation(
-        "gcp",
-        "cloudsql-non-postgres",
-        "the metadata database is provisioned as Cloud SQL for PostgreSQL only: the exported "
-        "metadata URL and the runtime's migrations are PostgreSQL's",
-        "set database.database_version to a POSTGRES_* version, e.g. POSTGRES_15",
-        _non_postgres_cloudsql,
-    ),
     Limitation(
         "gcp",
         "gke-gpu-needs-machine-type",
@@ -145,13 +125,6 @@ LIMITATIONS: tuple[Limitation, ...] = (
         "use a KubernetesExecutor (with a `cluster:`) or a LocalExecutor on AWS, or move the "
         "pipeline to a GCPStack",
         _vertex_outside_gcp,
-    ),
-    Limitation(
-        "aws",
-        "rds-storage-below-minimum",
-        "RDS PostgreSQL on gp2/gp3 storage needs at least 20 GiB allocated",
-        "set database.allocated_storage to 20 or more",
-        _rds_small_storage,
     ),
     Limitation(
         "kubernetes",

@@ -192,7 +192,9 @@ def _declare(stack: Any) -> None:
         )
         cluster_endpoint, kubeconfig = gke.endpoint, gke.kubeconfig
 
-    executor = executor_kind(stack, default="kubernetes" if stack.cluster is not None else "vertex")
+    declared = component_kind(getattr(stack, "executor", None)) or "local"
+    fallback = "kubernetes" if stack.cluster is not None else declared
+    executor = executor_kind(stack, default="vertex" if uses_vertex(stack) else fallback)
     if executor == "kubernetes":
         namespace = getattr(stack.executor, "namespace", None) or "flowyml"
 

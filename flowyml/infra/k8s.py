@@ -12,7 +12,9 @@ ambient configuration); it creates, all inside ``namespace``:
 
 Exports: ``namespace``, ``service_account``, ``executor`` (``kubernetes``) and
 ``artifact_uri`` in the form ``pvc://<namespace>/<claim name>``: the artifact store is that
-claim, mounted by each step's pod (the executor mounts it at ``/mnt/flowyml/artifacts``).
+claim, which each step's pod mounts at the stack's ``mount_path`` (artifacts under
+``<mount_path>/artifacts``, the SQLite metadata at ``<mount_path>/metadata.db``, as the
+declaration's derived stores say).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
     import pulumi
 
 ARTIFACT_CLAIM = "flowyml-artifacts"
-ARTIFACT_MOUNT_PATH = "/mnt/flowyml/artifacts"
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "flowyml"}
 
 RUNNER_RULES: tuple[dict[str, list[str]], ...] = (

@@ -1,0 +1,227 @@
+"""The GCP program under Pulumi mocks: resources, key inputs, secrets, IAM scope, node pools."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowyml.core import outputs as keys
+from flowyml.infra import gcp
+
+from .builders import (
+    FORBIDDEN_PROJECT_ROLES,
+    Evaluate,
+    explicit_dependencies,
+    gcp_stack,
+    gke_cluster,
+)
+
+BUCKET = "gcp:storage/bucket:Bucket"
+INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
+SQL_USER = "gcp:sql/user:User"
+SQL_DB = "gcp:sql/database:Database"
+REPOSITORY = "gcp:artifactregistry/repository:Repository"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
+REPO_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
+PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
+SERVICE = "gcp:projects/service:Service"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+def test_declares_bucket_database_registry_and_runner(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack())
+
+    counts = {
+        t: len(evaluation.by_type(t))
+        for t in (BUCKET, INSTANCE, SQL_DB, SQL_USER, REPOSITORY, ACCOUNT, PASSWORD)
+    }
+    assert counts == dict.fromkeys(counts, 1)
+    assert evaluation.by_type(CLUSTER) == []
+    bucket = evaluation.get("artifacts", BUCKET).inputs
+    assert bucket["name"] == "my-artifacts"
+    assert bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["forceDestroy"] is False
+    repo = evaluation.get("registry", REPOSITORY).inputs
+    assert (repo["repositoryId"], repo["format"], repo["location"]) == (
+        "flowyml",
+        "DOCKER",
+        "us-central1",
+    )
+    assert evaluation.get("runner", ACCOUNT).inputs["accountId"] == "flowyml-runner"
+
+
+def test_force_destroy_only_when_declared(evaluate: Evaluate) -> None:
+    declared = evaluate(gcp_stack(bucket={"force_destroy": True}))
+
+    assert declared.get("artifacts", BUCKET).inputs["forceDestroy"] is True
+
+
+def test_cloud_sql_is_protected_postgres_with_a_secret_generated_password(
+    evaluate: Evaluate,
+) -> None:
+    evaluation = evaluate(gcp_stack())
+
+    instance = evaluation.get("metadata", INSTANCE).inputs
+    assert instance["databaseVersion"] == "POSTGRES_15"
+    assert instance["deletionProtection"] is True
+    assert instance["settings"]["deletionProtectionEnabled"] is True
+    assert instance["settings"]["tier"] == "db-f1-micro"
+    assert "authorizedNetworks" not in instance["settings"].get("ipConfiguration", {})
+    user = evaluation.get("metadata-user", SQL_USER)
+    password = evaluation.get("metadata-password", PASSWORD)
+    assert user.inputs["password"] == password.state["result"]
+    assert "password" in user.secret_inputs
+    assert password.inputs["length"] >= 24
+
+
+def test_deletion_protection_follows_the_declaration(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(database={"deletion_protection": False}))
+
+    instance = evaluation.get("metadata", INSTANCE).inputs
+    assert instance["deletionProtection"] is False
+    assert instance["settings"]["deletionProtectionEnabled"] is False
+
+
+def test_exports_the_contract_keys_with_the_metadata_url_secret(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack())
+
+    out = evaluation.outputs
+    assert out[keys.ARTIFACT_URI] == "gs://my-artifacts"
+    assert out[keys.REGISTRY_URI] == "us-central1-docker.pkg.dev/my-gcp-project/flowyml"
+    assert out[keys.SERVICE_ACCOUNT] == "flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
+    assert (out[keys.EXECUTOR], out[keys.REGION], out[keys.PROJECT_ID]) == (
+        "vertex",
+        "us-central1",
+        "my-gcp-project",
+    )
+    assert evaluation.secret_outputs == {keys.METADATA_URL}
+    password = evaluation.get("metadata-password", PASSWORD).state["result"]
+    assert out[keys.METADATA_URL] == (
+        f"postgresql+psycopg://flowyml:{password}@/flowyml"
+        "?host=/cloudsql/my-gcp-project:us-central1:production-metadata"
+    )
+    assert password not in str(evaluation.masked_outputs())
+    assert keys.CLUSTER_ENDPOINT not in out
+
+
+def test_runner_gets_resource_scoped_roles_and_no_admin_role(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack())
+    member = "serviceAccount:flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
+
+    bucket_grants = evaluation.by_type(BUCKET_MEMBER)
+    assert [(g.inputs["bucket"], g.inputs["role"], g.inputs["member"]) for g in bucket_grants] == [
+        ("my-artifacts", gcp.ROLE_OBJECT_ADMIN, member)
+    ]
+    repo = evaluation.get("registry", REPOSITORY)
+    repo_grants = evaluation.by_type(REPO_MEMBER)
+    assert [(g.inputs["repository"], g.inputs["role"]) for g in repo_grants] == [
+        (repo.state["name"], gcp.ROLE_REGISTRY_WRITER)
+    ]
+    assert repo_grants[0].inputs["location"] == "us-central1"
+    project_roles = {g.inputs["role"] for g in evaluation.by_type(PROJECT_MEMBER)}
+    assert project_roles == {gcp.ROLE_CLOUDSQL_CLIENT, gcp.ROLE_VERTEX_USER}
+    assert not project_roles & FORBIDDEN_PROJECT_ROLES
+    assert {g.inputs["member"] for g in evaluation.by_type(PROJECT_MEMBER)} == {member}
+
+
+def test_no_vertex_role_or_api_without_vertex(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(use_vertex=False))
+
+    roles = {g.inputs["role"] for g in evaluation.by_type(PROJECT_MEMBER)}
+    assert roles == {gcp.ROLE_CLOUDSQL_CLIENT}
+    services = {s.inputs["service"] for s in evaluation.by_type(SERVICE)}
+    assert gcp.API_AIPLATFORM not in services
+    assert evaluation.outputs[keys.EXECUTOR] == "local"
+
+
+def test_no_database_means_no_sql_resources_role_or_api(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(database=None))
+
+    assert evaluation.by_type(INSTANCE) == evaluation.by_type(PASSWORD) == []
+    assert gcp.ROLE_CLOUDSQL_CLIENT not in {
+        g.inputs["role"] for g in evaluation.by_type(PROJECT_MEMBER)
+    }
+    assert gcp.API_SQLADMIN not in {s.inputs["service"] for s in evaluation.by_type(SERVICE)}
+    assert keys.METADATA_URL not in evaluation.outputs
+
+
+def test_declared_registry_uri_is_used_instead_of_creating_one(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(registry_uri="gcr.io/my-gcp-project"))
+
+    assert evaluation.by_type(REPOSITORY) == evaluation.by_type(REPO_MEMBER) == []
+    assert evaluation.outputs[keys.REGISTRY_URI] == "gcr.io/my-gcp-project"
+
+
+def test_required_apis_are_enabled_and_resources_wait_for_them(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(cluster=gke_cluster()))
+
+    services = {s.inputs["service"]: s for s in evaluation.by_type(SERVICE)}
+    assert set(services) == {
+        gcp.API_STORAGE,
+        gcp.API_IAM,
+        gcp.API_RESOURCEMANAGER,
+        gcp.API_SQLADMIN,
+        gcp.API_ARTIFACTREGISTRY,
+        gcp.API_AIPLATFORM,
+        gcp.API_CONTAINER,
+    }
+    assert all(s.inputs["disableOnDestroy"] is False for s in services.values())
+    depends_on = explicit_dependencies(gcp_stack(cluster=gke_cluster()))
+    for name, api in [
+        ("artifacts", gcp.API_STORAGE),
+        ("metadata", gcp.API_SQLADMIN),
+        ("registry", gcp.API_ARTIFACTREGISTRY),
+        ("runner", gcp.API_IAM),
+        ("cluster", gcp.API_CONTAINER),
+        ("runner-vertex-user", gcp.API_AIPLATFORM),
+    ]:
+        assert services[api].name in depends_on[name], name
+
+
+def test_gke_node_pools_follow_resource_config(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(cluster=gke_cluster(), use_vertex=False))
+
+    cluster = evaluation.get("cluster", CLUSTER).inputs
+    assert cluster["removeDefaultNodePool"] is True
+    assert cluster["workloadIdentityConfig"]["workloadPool"] == "my-gcp-project.svc.id.goog"
+    gpu = evaluation.get("pool-gpu", NODE_POOL).inputs
+    config = gpu["nodeConfig"]
+    assert config["machineType"] == "n1-highmem-16"
+    assert config["guestAccelerators"][0]["type"] == "nvidia-tesla-v100"
+    assert config["guestAccelerators"][0]["count"] == 4
+    assert config["spot"] is True
+    assert config["diskSizeGb"] == 200
+    assert config["serviceAccount"] == "flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
+    assert gpu["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 3}
+    assert "nodeCount" not in gpu
+    cpu = evaluation.get("pool-cpu", NODE_POOL).inputs
+    assert cpu["nodeCount"] == 2
+    assert "autoscaling" not in cpu
+    assert cpu["nodeConfig"]["spot"] is False
+    assert "guestAccelerators" not in cpu["nodeConfig"]
+    assert evaluation.outputs[keys.EXECUTOR] == "kubernetes"
+    assert evaluation.outputs[keys.NAMESPACE] == "flowyml"
+    assert evaluation.outputs[keys.CLUSTER_ENDPOINT].startswith("https://")
+    assert evaluation.secret_outputs == {keys.METADATA_URL, keys.KUBECONFIG}
+    assert "gke-gcloud-auth-plugin" in evaluation.outputs[keys.KUBECONFIG]
+
+
+@pytest.mark.parametrize("machine_type", [None, "e2-standard-8"])
+def test_gpu_pool_without_an_accelerator_machine_type_fails_early(machine_type: str | None) -> None:
+    from flowyml.infra import UnsupportedFeatureError, program_for
+    from flowyml.stacks.components import ResourceConfig
+    from flowyml.stacks.gcp import GKEClusterSpec, NodePoolSpec
+
+    pool = NodePoolSpec(
+        name="gpu",
+        resources=ResourceConfig(gpu="nvidia-tesla-t4", gpu_count=1, machine_type=machine_type),
+    )
+    stack = gcp_stack(cluster=GKEClusterSpec(node_pools=[pool]))
+
+    with pytest.raises(UnsupportedFeatureError) as caught:
+        program_for(stack)
+    assert caught.value.path == "cluster.node_pools[0].resources.machine_type"
+    assert "To fix: " in str(caught.value)
