@@ -1,0 +1,306 @@
+"""The offline planner: a preview with no Pulumi CLI, no credentials and no network.
+
+It evaluates the stack's program under Pulumi's mocks (:mod:`flowyml.provision.mock_eval`) to get
+the desired resources and their inputs, then diffs them against the last recorded state, the
+stack's Pulumi checkpoint in the file backend, when there is one.
+
+Invariants:
+- Old and new resources are matched by URN (the engine's stable address), never by display name.
+- Inputs are compared masked: a secret compares equal to a secret (its value is encrypted in the
+  checkpoint), so a changed password is not detected offline; the plan says so in a diagnostic.
+- Inputs that are unknown before apply are not counted as differences.
+- Provider-default inputs recorded in the checkpoint (listed in ``__defaults``) that the program
+  does not set are not differences.
+- Whether a changed input replaces the resource cannot be read from a provider schema offline; the
+  table :data:`REPLACE_ON` lists, per type, the inputs the providers mark "forces new resource".
+  A change to any other input is an in-place update.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flowyml.core.plan import (
+    CREATE,
+    CREATE_BEFORE_DELETE,
+    DELETE,
+    NOOP,
+    REPLACE,
+    UPDATE,
+    Plan,
+    ResourceChange,
+)
+from flowyml.provision._wire import decode, top_level
+from flowyml.provision.errors import StateError
+from flowyml.provision.events import is_internal, name_of
+from flowyml.provision.mock_eval import EvaluatedResource, Evaluation, evaluate_program
+from flowyml.provision.naming import (
+    PULUMI_PROJECT,
+    checkpoint_paths,
+    pulumi_config,
+    pulumi_stack_name,
+)
+from flowyml.provision.resource_kinds import is_data_bearing
+
+if TYPE_CHECKING:
+    from flowyml.stacks.base import Stack
+
+ENGINE_NAME = "offline"
+
+# Inputs whose change forces a new resource ("forces replacement" in the providers' schemas).
+# Types not listed: only a change of ``name`` replaces (true of nearly every cloud resource).
+REPLACE_ON: Mapping[str, frozenset[str]] = {
+    "gcp:storage/bucket:Bucket": frozenset({"name", "location", "project"}),
+    "gcp:sql/databaseInstance:DatabaseInstance": frozenset(
+        {"name", "region", "project", "databaseVersion", "encryptionKeyName"}
+    ),
+    "gcp:sql/database:Database": frozenset({"name", "instance", "project"}),
+    "gcp:sql/user:User": frozenset({"name", "instance", "project", "host"}),
+    "gcp:artifactregistry/repository:Repository": frozenset(
+        {"repositoryId", "location", "format", "project", "mode"}
+    ),
+    "gcp:serviceaccount/account:Account": frozenset({"accountId", "project"}),
+    "gcp:projects/service:Service": frozenset({"service", "project"}),
+    "gcp:container/cluster:Cluster": frozenset({"name", "location", "project", "network"}),
+    "gcp:container/nodePool:NodePool": frozenset(
+        {"name", "cluster", "location", "project", "nodeConfig"}
+    ),
+    "aws:s3/bucket:Bucket": frozenset({"bucket", "bucketPrefix"}),
+    "aws:s3/bucketV2:BucketV2": frozenset({"bucket", "bucketPrefix"}),
+    "aws:rds/instance:Instance": frozenset(
+        {"identifier", "engine", "dbName", "kmsKeyId", "storageEncrypted", "availabilityZone"}
+    ),
+    "aws:ecr/repository:Repository": frozenset({"name"}),
+    "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),
+    "aws:eks/cluster:Cluster": frozenset({"name", "vpcConfig.subnetIds"}),
+    "aws:eks/nodeGroup:NodeGroup": frozenset(
+        {"clusterName", "nodeGroupName", "subnetIds", "instanceTypes", "amiType", "capacityType"}
+    ),
+    "kubernetes:core/v1:Namespace": frozenset({"metadata"}),
+    "kubernetes:core/v1:PersistentVolumeClaim": frozenset({"metadata", "spec"}),
+}
+_DEFAULT_REPLACE_ON = frozenset({"name"})
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One resource from a checkpoint: its URN, type, masked inputs and secret keys."""
+
+    urn: str
+    type: str
+    inputs: Mapping[str, Any]
+    defaults: frozenset[str]
+    secret_inputs: tuple[str, ...]
+    parent: str | None
+
+
+def find_checkpoint(stack: Stack, root: Path | None = None) -> Path | None:
+    """The stack's checkpoint file in the file backend, if one exists."""
+    for path in checkpoint_paths(stack, root):
+        if path.is_file():
+            return path
+    return None
+
+
+def read_checkpoint(path: Path) -> list[RecordedResource]:
+    """The resources recorded in a Pulumi checkpoint (file backend) or a ``stack export``.
+
+    Accepts ``{"checkpoint": {"latest": {"resources": [...]}}}`` (the file backend) and
+    ``{"deployment": {"resources": [...]}}`` (``pulumi stack export``).
+
+    Raises:
+        StateError: The file is not a readable checkpoint.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if "checkpoint" in document:
+            deployment = (document["checkpoint"] or {}).get("latest") or {}
+        else:
+            deployment = document.get("deployment") or {}
+        raw = deployment.get("resources") or []
+    except (OSError, ValueError, AttributeError) as exc:
+        raise StateError(
+            f"cannot read the Pulumi checkpoint {path}: {exc}.",
+            hint="restore it from the backend, or move it away to plan from scratch",
+        ) from exc
+    recorded = []
+    for item in raw:
+        urn, type_token = str(item.get("urn", "")), str(item.get("type", ""))
+        if not urn or is_internal(urn, type_token) or item.get("delete"):
+            # delete=true marks an old copy pending deletion; it is not the live resource.
+            continue
+        inputs = dict(item.get("inputs") or {})
+        defaults = frozenset(str(k) for k in inputs.get("__defaults") or ())
+        decoded = decode(inputs, mask_secrets=True)
+        parent = item.get("parent") or None
+        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+            parent = None
+        recorded.append(
+            RecordedResource(
+                urn=urn,
+                type=type_token,
+                inputs=decoded.value or {},
+                defaults=defaults,
+                secret_inputs=top_level(decoded.secret_paths),
+                parent=parent,
+            )
+        )
+    return recorded
+
+
+def _changed_keys(desired: EvaluatedResource, old: RecordedResource) -> tuple[str, ...]:
+    new = desired.masked_inputs()
+    keys = sorted({*new, *old.inputs} - set(desired.unknown_inputs))
+    changed = []
+    for key in keys:
+        if key not in new and key in old.defaults:
+            continue  # a provider default the program leaves alone
+        if new.get(key) != old.inputs.get(key):
+            changed.append(key)
+    return tuple(changed)
+
+
+def _replace_paths(type_token: str, changed: tuple[str, ...]) -> tuple[str, ...]:
+    triggers = REPLACE_ON.get(type_token, _DEFAULT_REPLACE_ON)
+    heads = {t.split(".", 1)[0] for t in triggers}
+    return tuple(k for k in changed if k in heads)
+
+
+def _delete_before_replace(type_token: str) -> bool:
+    # Resources with a fixed physical name cannot exist twice: the old one must go first.
+    return type_token in ("gcp:projects/service:Service",)
+
+
+def diff(evaluation: Evaluation, recorded: list[RecordedResource], *, stack: str) -> Plan:
+    """Compare desired resources with recorded ones, matching by URN.
+
+    Args:
+        evaluation: The program's resources under mocks.
+        recorded: The checkpoint's resources (empty: everything is a create).
+        stack: The flowyml stack name for the plan.
+    """
+    old_by_urn = {r.urn: r for r in recorded}
+    changes: list[ResourceChange] = []
+    for desired in evaluation.resources:
+        if is_internal(desired.urn, desired.type):
+            continue
+        after = desired.masked_inputs()
+        old = old_by_urn.pop(desired.urn, None)
+        changed: tuple[str, ...] = ()
+        replace: tuple[str, ...] = ()
+        before: dict[str, Any] | None = None
+        if old is None:
+            actions = CREATE
+        else:
+            before = dict(old.inputs)
+            changed = _changed_keys(desired, old)
+            replace = _replace_paths(desired.type, changed)
+            if not changed:
+                actions = NOOP
+            elif replace:
+                actions = REPLACE if _delete_before_replace(desired.type) else CREATE_BEFORE_DELETE
+            else:
+                actions = UPDATE
+        changes.append(
+            ResourceChange(
+                address=desired.urn,
+                type=desired.type,
+                name=desired.name,
+                actions=actions,
+                before=before,
+                after=after,
+                after_unknown=desired.unknown_inputs,
+                sensitive=tuple(
+                    dict.fromkeys([*desired.secret_inputs, *(old.secret_inputs if old else ())])
+                ),
+                replace_paths=replace,
+                diff_keys=changed,
+                parent=desired.parent,
+                data_bearing=is_data_bearing(desired.type),
+            )
+        )
+    # What is recorded but no longer declared is deleted; children before their parents.
+    for old in reversed(list(old_by_urn.values())):
+        changes.append(
+            ResourceChange(
+                address=old.urn,
+                type=old.type,
+                name=name_of(old.urn),
+                actions=DELETE,
+                before=dict(old.inputs),
+                after=None,
+                sensitive=old.secret_inputs,
+                parent=old.parent,
+                data_bearing=is_data_bearing(old.type),
+            )
+        )
+    return Plan(
+        stack=stack,
+        operation="preview",
+        engine=ENGINE_NAME,
+        changes=tuple(changes),
+        diagnostics=evaluation.diagnostics,
+    )
+
+
+class OfflinePlanner:
+    """Previews cloud stacks with the program under mocks and the recorded checkpoint.
+
+    Args:
+        state_root: The state directory (default: the project's ``.flowyml``).
+    """
+
+    name = ENGINE_NAME
+
+    def __init__(self, *, state_root: Path | None = None) -> None:
+        self.state_root = state_root
+
+    def evaluate(self, stack: Stack) -> Evaluation:
+        """The stack's program evaluated under mocks."""
+        from flowyml.infra import program_for
+
+        return evaluate_program(
+            program_for(stack),
+            project=PULUMI_PROJECT,
+            stack=pulumi_stack_name(stack),
+            config=pulumi_config(stack),
+        )
+
+    def preview(self, stack: Stack) -> Plan:
+        """The plan ``up`` would most likely make, from the program and the last checkpoint."""
+        evaluation = self.evaluate(stack)
+        checkpoint = find_checkpoint(stack, self.state_root)
+        recorded = read_checkpoint(checkpoint) if checkpoint else []
+        plan = diff(evaluation, recorded, stack=stack.name)
+        notes = [*plan.diagnostics]
+        if checkpoint is None:
+            notes.append(
+                "info: offline preview with no recorded state"
+                + (" (remote backend)" if getattr(stack, "backend", None) else "")
+                + ": every resource is a create"
+            )
+        else:
+            notes.append(f"info: offline preview against the checkpoint {checkpoint}")
+        if any(c.sensitive for c in plan.changes if not c.is_delete and c.before is not None):
+            notes.append("info: secret inputs cannot be compared offline (they are encrypted)")
+        return Plan(
+            stack=plan.stack,
+            operation=plan.operation,
+            engine=plan.engine,
+            changes=plan.changes,
+            diagnostics=tuple(notes),
+        )
+
+
+__all__ = [
+    "REPLACE_ON",
+    "OfflinePlanner",
+    "RecordedResource",
+    "diff",
+    "find_checkpoint",
+    "read_checkpoint",
+]
