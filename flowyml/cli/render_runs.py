@@ -33,8 +33,14 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def run_lines(run: RunRecord, step_costs: Mapping[str, Decimal | None] | None = None) -> list[str]:
-    """The lines of ``runs show``: a header, one row per step, errors last."""
+def run_lines(
+    run: RunRecord,
+    step_costs: Mapping[str, Decimal | None] | None = None,
+    *,
+    tracebacks: bool = True,
+) -> list[str]:
+    """The lines of ``runs show``: a header, one row per step, then errors (full tracebacks
+    unless ``tracebacks`` is False)."""
     lines = [
         f"Run {run.run_id}  pipeline={run.pipeline}  stack={run.stack or '-'}",
         f"Status: {run.status.value}   started {run.started_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -69,13 +75,22 @@ def run_lines(run: RunRecord, step_costs: Mapping[str, Decimal | None] | None = 
             f"Estimated cost: {total}" + (f" (+{unknown} step(s) not priced)" if unknown else "")
         )
     failed = [s for s in run.steps if s.error]
-    for step in failed:
+    for step in failed if tracebacks else []:
         lines.append("")
         lines.append(f"Error in {step.name}:")
         lines += ["  " + line for line in step.error.rstrip().splitlines()] if step.error else []
-    if run.error and not failed:
+    if run.error and not failed and tracebacks:
         lines += ["", f"Error: {run.error}"]
     return lines
+
+
+def failure_line(run: RunRecord) -> str:
+    """One line saying why a run did not complete (the last line of the first step error)."""
+    for step in run.steps:
+        if step.error:
+            last = step.error.strip().splitlines()[-1]
+            return f"step '{step.name}' failed: {last}"
+    return run.error or f"run ended {run.status.value}"
 
 
 def runs_lines(runs: Sequence[RunRecord]) -> list[str]:

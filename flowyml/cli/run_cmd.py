@@ -17,7 +17,7 @@ from flowyml.cli._common import echo_json, parse_key_values
 def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: bool) -> None:
     """Run the pipeline defined in FILE (name it with FILE:PIPELINE when there are several)."""
     from flowyml.cli.loader import load_pipeline
-    from flowyml.cli.render_runs import run_dict, run_lines
+    from flowyml.cli.render_runs import failure_line, run_dict, run_lines
     from flowyml.cli.runs_cmd import step_costs
     from flowyml.pipeline import ParameterizedPipeline
     from flowyml.stacks.registry import resolve_stack
@@ -37,8 +37,13 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
     if as_json:
         echo_json(run_dict(record, costs))
     else:
-        for line in run_lines(record, costs):
+        for line in run_lines(record, costs, tracebacks=False):
             click.echo(line)
         click.echo(f"\nSee it again with: flowyml runs show {record.run_id[:12]}")
     if not result.ok:
+        click.echo(
+            f"Error: {failure_line(record)} "
+            f"(full traceback: flowyml runs show {record.run_id[:12]})",
+            err=True,
+        )
         raise SystemExit(1)

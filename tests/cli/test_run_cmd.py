@@ -1,0 +1,167 @@
+"""``flowyml run`` and ``flowyml runs``: real subprocesses on the local stack in a tmp project."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "examples" / "quickstart.py"
+
+
+def flowyml(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FLOWYML_PROJECT_DIR": str(project)}
+    env.pop("FLOWYML_STACK", None)
+    env.pop("ENVIRONMENT", None)
+    return subprocess.run(
+        [sys.executable, "-m", "flowyml.cli", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """Assert the process failed with exactly one line on stderr and no traceback; return it."""
+    assert proc.returncode != 0, proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("Error:")
+    return lines[0]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def test_run_quickstart_then_list_and_show(project: Path) -> None:
+    first = flowyml(project, "run", str(QUICKSTART), "--param", "epochs=5", "--json")
+    assert first.returncode == 0, first.stderr
+    run = json.loads(first.stdout)
+    assert run["status"] == "completed"
+    assert run["params"]["epochs"] == 5
+    steps = {s["name"]: s for s in run["steps"]}
+    assert list(steps) == ["load_data", "split", "train", "evaluate"]
+    assert all(s["status"] == "completed" and not s["cached"] for s in steps.values())
+    assert Decimal(steps["train"]["estimated_cost_usd"]) == 0  # local executor costs nothing
+    for uri in (o["uri"] for s in steps.values() for o in s["outputs"].values()):
+        assert uri.startswith("file://") and Path(uri.removeprefix("file://")).is_file()
+    # lineage: evaluate consumed train's output
+    train_uri = steps["train"]["outputs"]["output"]["uri"]
+    assert train_uri in {i["uri"] for i in steps["evaluate"]["inputs"].values()}
+
+    second = flowyml(project, "run", str(QUICKSTART), "--param", "epochs=5", "--json")
+    cached = {s["name"]: s["cached"] for s in json.loads(second.stdout)["steps"]}
+    assert cached == {"load_data": True, "split": True, "train": True, "evaluate": True}
+
+    listed = flowyml(project, "runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    ids = [r["run_id"] for r in json.loads(listed.stdout)]
+    assert ids[1] == run["run_id"] and len(ids) == 2  # newest first
+
+    shown = flowyml(project, "runs", "show", run["run_id"][:10])
+    assert shown.returncode == 0, shown.stderr
+    assert run["run_id"] in shown.stdout
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines() if line.strip()}
+    assert rows["train"][1] == "completed"
+    assert "Estimated cost: $0.00" in shown.stdout
+
+
+def test_runs_list_on_a_fresh_project_writes_nothing(project: Path) -> None:
+    proc = flowyml(project, "runs", "list")
+    assert proc.returncode == 0, proc.stderr
+    assert "No runs recorded yet" in proc.stdout
+    assert not (project / ".flowyml").exists()
+
+
+def test_failed_step_is_one_line_with_non_zero_exit(project: Path) -> None:
+    (project / "boom.py").write_text(
+        textwrap.dedent(
+            """
+            from flowyml import Pipeline, step
+
+            @step
+            def source() -> int:
+                return 1
+
+            @step
+            def explode(x: int) -> int:
+                raise ValueError("bad value " + str(x))
+
+            with Pipeline("boom") as boom:
+                explode(source())
+            """
+        )
+    )
+    proc = flowyml(project, "run", "boom.py")
+    line = one_error_line(proc)
+    assert "explode" in line and "ValueError: bad value 1" in line
+    run_id = line.rsplit("flowyml runs show ", 1)[1].rstrip(")")
+    shown = flowyml(project, "runs", "show", run_id, "--json")
+    step = {s["name"]: s for s in json.loads(shown.stdout)["steps"]}["explode"]
+    assert step["status"] == "failed" and "Traceback" in step["error"]
+
+
+def test_unserialisable_output_is_one_line(project: Path) -> None:
+    (project / "gen.py").write_text(
+        textwrap.dedent(
+            """
+            import threading
+            from flowyml import Pipeline, step
+
+            @step
+            def make_lock() -> object:
+                return threading.Lock()
+
+            with Pipeline("locks") as locks:
+                make_lock()
+            """
+        )
+    )
+    line = one_error_line(flowyml(project, "run", "gen.py"))
+    assert "make_lock" in line and "lock" in line.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "missing.py"], "no such file"),
+        (["run", "empty.py"], "defines no pipeline"),
+        (["run", f"{QUICKSTART}:nope"], "no pipeline named 'nope'"),
+        (["run", str(QUICKSTART), "--param", "epochz=3"], "epochz"),
+        (["run", str(QUICKSTART), "--param", "epochs=many"], "epochs"),
+        (["run", str(QUICKSTART), "--stack", "nowhere"], "nowhere"),
+        (["runs", "show", "0123456789abcdef"], "0123456789abcdef"),
+    ],
+)
+def test_bad_input_gets_one_line(project: Path, args: list[str], needle: str) -> None:
+    (project / "empty.py").write_text("x = 1\n")
+    if args[:2] == ["runs", "show"]:
+        assert flowyml(project, "run", str(QUICKSTART)).returncode == 0
+    line = one_error_line(flowyml(project, *args))
+    assert needle in line
+
+
+def test_help_lists_commands_without_heavy_imports() -> None:
+    code = (
+        "import sys; from flowyml.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pydantic', 'sqlalchemy', 'pulumi', 'pandas', 'boto3', 'fsspec')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in proc.stdout, proc.stdout
+    for command in ("run", "runs", "stack", "cost"):
+        assert f"  {command} " in proc.stdout
