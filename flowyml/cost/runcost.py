@@ -12,7 +12,6 @@ network, storage, and the minimum billing increments of each service.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -30,15 +29,6 @@ from flowyml.cost.prices import Catalog, ProviderCatalog, default_catalog
 
 FREE_EXECUTORS = frozenset({"local"})
 _VERTEX = frozenset({"vertex", "vertexai", "vertex_ai", "vertex-ai"})
-_MEMORY = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]i?B?|B)?\s*$", re.IGNORECASE)
-_TO_GIB = {
-    "": Decimal(1) / 2**30,
-    "B": Decimal(1) / 2**30,
-    "K": Decimal(1) / 2**20,
-    "M": Decimal(1) / 1024,
-    "G": Decimal(1),
-    "T": Decimal(1024),
-}
 
 
 def hourly_price(
@@ -151,21 +141,25 @@ def _field(resources: Any, key: str) -> Any:
 
 
 def _cpu(value: Any) -> Decimal | None:
-    if isinstance(value, str) and value.strip().endswith("m"):
-        millis = as_decimal(value.strip()[:-1])
-        return None if millis is None else millis / 1000
-    return as_decimal(value)
+    from flowyml.stacks.errors import QuantityError
+    from flowyml.stacks.quantities import parse_cpu
+
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return parse_cpu(value)
+    except QuantityError:
+        return None
 
 
 def _memory_gib(value: Any) -> Decimal | None:
+    """GiB from a Kubernetes-style quantity (``"32Gi"``, ``"8G"``) or a number of bytes."""
+    from flowyml.stacks.errors import QuantityError
+    from flowyml.stacks.quantities import parse_bytes
+
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, Decimal)):
-        return Decimal(value) / 2**30  # bytes
-    match = _MEMORY.match(str(value))
-    if match is None:
+    try:
+        return Decimal(parse_bytes(value)) / 2**30
+    except QuantityError:
         return None
-    unit = (match["unit"] or "").upper().rstrip("B").rstrip("I")
-    if match["unit"] and match["unit"].upper() == "B":
-        unit = "B"
-    return Decimal(match["n"]) * _TO_GIB[unit]
