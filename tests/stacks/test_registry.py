@@ -152,7 +152,7 @@ def test_environment_names_missing_stack(project: Path, monkeypatch: pytest.Monk
     (project / "flowyml.yaml").write_text("default_stack: dev\nstacks:\n  dev: {type: local}\n")
     assert resolve_stack().name == "dev"
     monkeypatch.setenv("ENVIRONMENT", "staging")
-    with pytest.raises(UnknownStackError, match="'staging'.*chosen by ENVIRONMENT"):
+    with pytest.raises(UnknownStackError, match=r"'staging'.*chosen by ENVIRONMENT"):
         resolve_stack()
 
 
