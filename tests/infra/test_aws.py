@@ -1,0 +1,194 @@
+"""The AWS program under Pulumi mocks: bucket posture, RDS, ECR, IAM scope, EKS node groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowyml.core import outputs as keys
+from flowyml.infra import UnsupportedFeatureError, aws, program_for
+from flowyml.stacks.aws import EKSClusterSpec, NodeGroupSpec
+from flowyml.stacks.components import ResourceConfig
+
+from .builders import Evaluate, aws_stack, eks_cluster, policy_document
+
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+PUBLIC_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+RDS = "aws:rds/instance:Instance"
+ECR = "aws:ecr/repository:Repository"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def test_bucket_is_versioned_private_encrypted_and_kept_on_destroy(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack())
+
+    bucket = evaluation.get("artifacts", BUCKET)
+    assert bucket.inputs["bucket"] == "my-artifacts"
+    assert bucket.inputs["forceDestroy"] is False
+    versioning = evaluation.get("artifacts-versioning", VERSIONING)
+    assert versioning.inputs["bucket"] == bucket.id
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    block = evaluation.get("artifacts-public-access", PUBLIC_BLOCK).inputs
+    assert block["bucket"] == bucket.id
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    assert [block[f] for f in flags] == [True] * 4
+    rule = evaluation.get("artifacts-encryption", ENCRYPTION).inputs["rules"][0]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+
+
+def test_force_destroy_and_force_delete_only_when_declared(evaluate: Evaluate) -> None:
+    default = evaluate(aws_stack())
+    declared = evaluate(
+        aws_stack(bucket={"force_destroy": True}, ecr={"repository": "ml", "force_delete": True})
+    )
+
+    assert default.get("registry", ECR).inputs["forceDelete"] is False
+    assert declared.get("artifacts", BUCKET).inputs["forceDestroy"] is True
+    assert declared.get("registry", ECR).inputs["forceDelete"] is True
+    assert declared.get("registry", ECR).inputs["name"] == "ml"
+
+
+def test_unversioned_bucket_declares_no_versioning(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack(bucket={"versioning": False}))
+
+    assert evaluation.by_type(VERSIONING) == []
+    assert len(evaluation.by_type(PUBLIC_BLOCK)) == 1
+
+
+def test_rds_is_protected_private_postgres_with_a_secret_generated_password(
+    evaluate: Evaluate,
+) -> None:
+    evaluation = evaluate(aws_stack())
+
+    rds = evaluation.get("metadata", RDS)
+    password = evaluation.get("metadata-password", PASSWORD).state["result"]
+    assert rds.inputs["engine"] == "postgres"
+    assert rds.inputs["engineVersion"] == "15"
+    assert rds.inputs["deletionProtection"] is True
+    assert rds.inputs["publiclyAccessible"] is False
+    assert rds.inputs["storageEncrypted"] is True
+    assert rds.inputs["skipFinalSnapshot"] is False
+    assert rds.inputs["finalSnapshotIdentifier"] == "aws-prod-metadata-final"
+    assert rds.inputs["password"] == password
+    assert "password" in rds.secret_inputs
+    assert evaluation.secret_outputs == {keys.METADATA_URL}
+    host = rds.state["address"]
+    assert evaluation.outputs[keys.METADATA_URL] == (
+        f"postgresql+psycopg://flowyml:{password}@{host}:5432/flowyml"
+    )
+    assert password not in str(evaluation.masked_outputs())
+
+
+def test_unprotected_database_skips_the_final_snapshot(evaluate: Evaluate) -> None:
+    rds = evaluate(aws_stack(database={"deletion_protection": False})).get("metadata", RDS)
+
+    assert rds.inputs["deletionProtection"] is False
+    assert rds.inputs["skipFinalSnapshot"] is True
+    assert "finalSnapshotIdentifier" not in rds.inputs
+
+
+def test_exports_the_contract_keys(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack())
+
+    role = evaluation.get("runner", ROLE)
+    repo = evaluation.get("registry", ECR)
+    assert evaluation.outputs[keys.ARTIFACT_URI] == "s3://my-artifacts"
+    assert evaluation.outputs[keys.REGISTRY_URI] == repo.state["repositoryUrl"]
+    assert evaluation.outputs[keys.SERVICE_ACCOUNT] == role.state["arn"]
+    assert evaluation.outputs[keys.EXECUTOR] == "local"
+    assert evaluation.outputs[keys.REGION] == "us-east-1"
+    assert keys.CLUSTER_ENDPOINT not in evaluation.outputs
+
+
+def test_runner_policies_name_only_the_created_bucket_and_repository(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack())
+
+    bucket_arn = evaluation.get("artifacts", BUCKET).state["arn"]
+    repo_arn = evaluation.get("registry", ECR).state["arn"]
+    role = evaluation.get("runner", ROLE)
+    assert role.inputs["name"] == "flowyml-runner"
+    assert evaluation.by_type(ATTACHMENT) == []  # no managed policy, AdministratorAccess or other
+    policies = evaluation.by_type(ROLE_POLICY)
+    assert {p.name for p in policies} == {"runner-artifacts", "runner-registry"}
+    for policy in policies:
+        assert policy.inputs["role"] == role.id
+        for statement in policy_document(policy.inputs)["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in statement["Action"]:
+                assert "*" not in action, action
+            resources = set(statement["Resource"])
+            if set(statement["Action"]) <= set(aws.ACCOUNT_WIDE_ACTIONS):
+                assert resources == {"*"}
+            else:
+                assert resources <= {bucket_arn, f"{bucket_arn}/*", repo_arn}, resources
+    documents = [policy_document(p.inputs) for p in policies]
+    granted = {a for d in documents for s in d["Statement"] for a in s["Action"]}
+    assert {"s3:PutObject", "s3:GetObject", "ecr:PutImage", "ecr:BatchGetImage"} <= granted
+
+
+def test_trust_policy_adds_pod_identity_only_with_a_cluster(evaluate: Evaluate) -> None:
+    plain = policy_document(
+        {"policy": evaluate(aws_stack()).get("runner", ROLE).inputs["assumeRolePolicy"]}
+    )
+    with_cluster = policy_document(
+        {
+            "policy": evaluate(aws_stack(cluster=eks_cluster()))
+            .get("runner", ROLE)
+            .inputs["assumeRolePolicy"]
+        }
+    )
+
+    assert plain["Statement"][0]["Principal"]["Service"] == ["ecs-tasks.amazonaws.com"]
+    assert aws.EKS_POD_IDENTITY in with_cluster["Statement"][0]["Principal"]["Service"]
+
+
+def test_eks_node_groups_follow_resource_config(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack(cluster=eks_cluster()))
+
+    gpu = evaluation.get("nodes-gpu", NODE_GROUP).inputs
+    assert gpu["instanceTypes"] == ["g5.xlarge"]
+    assert gpu["capacityType"] == "SPOT"
+    assert gpu["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert gpu["diskSize"] == 100
+    assert gpu["scalingConfig"] == {"minSize": 0, "maxSize": 4, "desiredSize": 1}
+    cpu = evaluation.get("nodes-cpu", NODE_GROUP).inputs
+    assert cpu["capacityType"] == "ON_DEMAND"
+    assert cpu["amiType"] == "AL2023_x86_64_STANDARD"
+    assert cpu["scalingConfig"] == {"minSize": 2, "maxSize": 2, "desiredSize": 2}
+    cluster = evaluation.get("cluster", "aws:eks/cluster:Cluster")
+    assert gpu["clusterName"] == cluster.state["name"]
+    assert len(gpu["subnetIds"]) == 2
+    association = evaluation.get(
+        "runner-pod-identity", "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+    )
+    assert association.inputs["roleArn"] == evaluation.get("runner", ROLE).state["arn"]
+    # EKS's own roles carry only the AWS-managed policies EKS requires.
+    attached = {a.inputs["policyArn"].rsplit("/", 1)[1] for a in evaluation.by_type(ATTACHMENT)}
+    assert attached == {
+        "AmazonEKSClusterPolicy",
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+    }
+    assert evaluation.outputs[keys.EXECUTOR] == "kubernetes"
+    assert evaluation.outputs[keys.CLUSTER_ENDPOINT] == cluster.state["endpoint"]
+    assert keys.KUBECONFIG in evaluation.secret_outputs
+
+
+def test_gpu_field_on_an_eks_node_group_fails_early_with_a_hint() -> None:
+    group = NodeGroupSpec(
+        name="gpu",
+        resources=ResourceConfig(gpu="nvidia-tesla-t4", gpu_count=1, machine_type="m5.xlarge"),
+    )
+
+    with pytest.raises(UnsupportedFeatureError) as caught:
+        program_for(aws_stack(cluster=EKSClusterSpec(node_groups=[group])))
+    assert caught.value.feature == "eks-gpu-accelerator"
+    assert "To fix: drop gpu/gpu_count" in str(caught.value)
