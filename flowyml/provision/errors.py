@@ -67,3 +67,13 @@ class StateError(ProvisionError):
 
 class UnsupportedStackError(ProvisionError):
     """No engine knows how to provision this kind of stack."""
+
+
+class ConfirmationRequiredError(ProvisionError):
+    """A change needs the user's consent and there is no terminal to ask on."""
+
+    def __init__(self, operation: str, stack: str) -> None:
+        super().__init__(
+            f"refusing to {operation} stack {stack} without confirmation: no terminal to ask on.",
+            hint=f"review the plan above, then run `flowyml stack {operation} {stack} --yes`",
+        )

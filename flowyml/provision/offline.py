@@ -185,7 +185,9 @@ def diff(evaluation: Evaluation, recorded: list[RecordedResource], *, stack: str
     """
     old_by_urn = {r.urn: r for r in recorded}
     changes: list[ResourceChange] = []
-    for desired in evaluation.resources:
+    # The SDK registers resources from worker threads, so registration order varies run to run;
+    # sorting by URN makes the plan (and its rendering) stable.
+    for desired in sorted(evaluation.resources, key=lambda r: r.urn):
         if is_internal(desired.urn, desired.type):
             continue
         after = desired.masked_inputs()
@@ -293,6 +295,32 @@ class OfflinePlanner:
             engine=plan.engine,
             changes=plan.changes,
             diagnostics=tuple(notes),
+        )
+
+    def destroy_preview(self, stack: Stack) -> Plan:
+        """What ``destroy`` would delete: every resource in the recorded checkpoint."""
+        checkpoint = find_checkpoint(stack, self.state_root)
+        recorded = read_checkpoint(checkpoint) if checkpoint else []
+        changes = tuple(
+            ResourceChange(
+                address=old.urn,
+                type=old.type,
+                name=name_of(old.urn),
+                actions=DELETE,
+                before=dict(old.inputs),
+                sensitive=old.secret_inputs,
+                parent=old.parent,
+                data_bearing=is_data_bearing(old.type),
+            )
+            for old in reversed(recorded)
+        )
+        notes = () if checkpoint else ("info: no recorded state for this stack: nothing to delete",)
+        return Plan(
+            stack=stack.name,
+            operation="destroy",
+            engine=ENGINE_NAME,
+            changes=changes,
+            diagnostics=notes,
         )
 
 

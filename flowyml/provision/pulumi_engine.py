@@ -230,6 +230,12 @@ class PulumiEngine:
             delete_outputs(stack.name, self.state_root)
         return builder.build()
 
+    def destroy_preview(self, stack: Stack) -> Plan:
+        """What ``destroy`` would delete (``pulumi destroy --preview-only``)."""
+        with self._run(stack, "destroy", None) as (ws, handle, builder):
+            ws.preview_destroy(on_event=handle)
+        return builder.build()
+
     def refresh(self, stack: Stack) -> Plan:
         """``pulumi refresh``: reconcile the checkpoint with the cloud."""
         with self._run(stack, "refresh", None) as (ws, handle, builder):

@@ -1,0 +1,281 @@
+"""``flowyml stack preview | up | destroy | refresh | outputs``: thin commands over provision + cost.
+
+Each command parses its options, asks :mod:`flowyml.provision` for a plan or an operation, prices
+it with :mod:`flowyml.cost` and renders it. Plans and outputs go to stdout; notes, progress and
+prompts go to stderr, so ``--json`` output stays machine-readable. Heavy packages (pulumi, cost,
+rich) are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from flowyml.core.plan import Plan
+    from flowyml.provision.events import Progress
+    from flowyml.stacks.base import Stack
+
+LOCK_TIMEOUT_ENV = "FLOWYML_LOCK_TIMEOUT"
+
+
+def _stack(name: str) -> Stack:
+    from flowyml.stacks.registry import StackRegistry
+
+    return StackRegistry().get_stack(name)
+
+
+def _lock_timeout() -> float:
+    from flowyml.provision.state import DEFAULT_LOCK_TIMEOUT
+
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    try:
+        return float(raw) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        raise click.BadParameter(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+
+
+def _money(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.lstrip("$"))
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not an amount in USD") from None
+    if amount < 0:
+        raise click.BadParameter("must not be negative")
+    return amount
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@contextmanager
+def _working(message: str) -> Iterator[None]:
+    """A spinner on stderr while long work runs (only on a terminal, so logs stay clean)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+def _progress(event: Progress) -> None:
+    marker = {"start": "..", "done": "ok", "failed": "!!", "diagnostic": "  "}.get(
+        event.phase, "  "
+    )
+    click.echo(f"  {marker} {event.message}", err=True)
+
+
+def _price(plan: Plan, stack: Stack, usage_file: Path | None) -> Plan:
+    from flowyml.cost import load_usage, price_plan
+
+    usage = load_usage(usage_file) if usage_file else None
+    return price_plan(plan, region=getattr(stack, "region", None), usage=usage)
+
+
+def _render(plan: Plan, fmt: str) -> str:
+    from flowyml.cost import render_json, render_markdown, render_text
+
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan)
+    return render_text(plan)
+
+
+def _check_budget(plan: Plan, stack: Stack, max_monthly_cost: Decimal | None) -> None:
+    limit = max_monthly_cost if max_monthly_cost is not None else getattr(stack, "budget", None)
+    if limit is None:
+        return
+    from flowyml.cost import check_budget
+
+    check_budget(plan, Decimal(limit))
+
+
+def _confirm(operation: str, stack: Stack, yes: bool, question: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        from flowyml.provision.errors import ConfirmationRequiredError
+
+        raise ConfirmationRequiredError(operation, stack.name)
+    if not click.confirm(question, default=False, err=True):
+        raise click.Abort()
+
+
+def _echo_diagnostics(plan: Plan) -> None:
+    for line in plan.diagnostics:
+        _note(line)
+
+
+_FORMATS = click.Choice(["text", "json", "markdown"])
+_usage_option = click.option(
+    "--usage",
+    "usage_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Usage file (flowyml-usage.yaml) turning usage-billed prices into monthly amounts.",
+)
+_budget_option = click.option(
+    "--max-monthly-cost",
+    callback=_money,
+    metavar="USD",
+    help="Fail (exit code 3) when the new monthly total is over this amount (default: the stack's budget).",
+)
+
+
+@click.command("preview")
+@click.argument("name")
+@click.option(
+    "--offline", is_flag=True, help="Plan under Pulumi mocks: no Pulumi CLI, no credentials."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the priced plan as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the priced plan as Markdown.")
+@_budget_option
+@_usage_option
+def preview_cmd(
+    name: str,
+    offline: bool,
+    as_json: bool,
+    as_markdown: bool,
+    max_monthly_cost: Decimal | None,
+    usage_file: Path | None,
+) -> None:
+    """Show what `stack up NAME` would change, with the monthly cost of each change."""
+    from flowyml.provision.select import engine_for
+
+    if as_json and as_markdown:
+        raise click.UsageError("choose one of --json and --markdown")
+    stack = _stack(name)
+    choice = engine_for(stack, "preview", offline=offline)
+    if choice.note:
+        _note(choice.note)
+    with _working(f"Planning stack {name}..."):
+        plan = _price(choice.engine.preview(stack), stack, usage_file)
+    click.echo(_render(plan, "json" if as_json else "markdown" if as_markdown else "text"))
+    if not as_json:
+        _echo_diagnostics(plan)
+    _check_budget(plan, stack, max_monthly_cost)
+
+
+@click.command("up")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@_budget_option
+@_usage_option
+def up_cmd(name: str, yes: bool, max_monthly_cost: Decimal | None, usage_file: Path | None) -> None:
+    """Provision stack NAME: show the priced plan, ask, apply, record the outputs."""
+    from flowyml.provision.select import engine_for
+
+    stack = _stack(name)
+    engine = engine_for(stack, "up", lock_timeout=_lock_timeout()).engine
+    with _working(f"Planning stack {name}..."):
+        plan = _price(engine.preview(stack), stack, usage_file)
+    click.echo(_render(plan, "text"))
+    _check_budget(plan, stack, max_monthly_cost)
+    if plan.has_changes:
+        _confirm("up", stack, yes, f"Apply these changes to stack {name}?")
+    result = engine.up(stack, on_event=_progress)
+    _echo_diagnostics(result.plan)
+    done = result.plan.summary
+    click.echo(
+        f"Stack {name} is up: {done.create} created, {done.update} updated, "
+        f"{done.replace} replaced, {done.delete} deleted."
+    )
+    for key, value in result.outputs.masked().items():
+        click.echo(f"  {key} = {value}")
+
+
+@click.command("destroy")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Destroy without asking.")
+def destroy_cmd(name: str, yes: bool) -> None:
+    """Delete every resource of stack NAME, saying which ones hold data."""
+    from flowyml.provision.select import engine_for
+
+    stack = _stack(name)
+    engine = engine_for(stack, "destroy", lock_timeout=_lock_timeout()).engine
+    with _working(f"Listing what stack {name} holds..."):
+        plan = engine.destroy_preview(stack)
+    doomed = plan.deletions()
+    if not doomed:
+        click.echo(f"Stack {name} has nothing to destroy.")
+        _echo_diagnostics(plan)
+        return
+    click.echo(f"Destroying stack {name} deletes {len(doomed)} resource(s):")
+    for change in doomed:
+        flag = "  [DATA: its contents are lost]" if change.data_bearing else ""
+        click.echo(f"  - {change.type} {change.name}{flag}")
+    _echo_diagnostics(plan)
+    if plan.data_loss():
+        click.echo(
+            f"{len(plan.data_loss())} of them hold data (buckets, databases, registries, volumes)."
+        )
+    _confirm("destroy", stack, yes, f"Delete these resources of stack {name}?")
+    done = engine.destroy(stack, on_event=_progress)
+    click.echo(f"Stack {name} destroyed ({done.summary.delete} deleted).")
+
+
+@click.command("refresh")
+@click.argument("name")
+def refresh_cmd(name: str) -> None:
+    """Reconcile stack NAME's recorded state with what really exists."""
+    from flowyml.provision.select import engine_for
+
+    stack = _stack(name)
+    engine = engine_for(stack, "refresh", lock_timeout=_lock_timeout()).engine
+    with _working(f"Refreshing stack {name}..."):
+        plan = engine.refresh(stack)
+    drifted = [c for c in plan.changes if not c.is_noop]
+    for change in drifted:
+        click.echo(f"  {change.symbol} {change.type} {change.name}")
+    _echo_diagnostics(plan)
+    click.echo(f"Stack {name} refreshed: {len(drifted)} resource(s) drifted.")
+
+
+@click.command("outputs")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as JSON.")
+@click.option("--show-secrets", is_flag=True, help="Reveal secret values (database URLs...).")
+def outputs_cmd(name: str, as_json: bool, show_secrets: bool) -> None:
+    """Show the outputs recorded by the last `stack up NAME` (secrets masked)."""
+    from flowyml.provision.errors import StateError
+    from flowyml.provision.state import load_outputs
+
+    recorded = load_outputs(name)
+    if recorded is None:
+        _stack(name)  # an unknown name gets the registry's did-you-mean error
+        raise StateError(
+            f"stack {name} has no recorded outputs.", hint=f"run `flowyml stack up {name}`"
+        )
+    values: dict[str, Any] = dict(recorded.values) if show_secrets else recorded.masked()
+    if as_json:
+        from flowyml.cli._common import echo_json
+
+        echo_json(
+            {
+                "stack": name,
+                "engine": recorded.engine,
+                "outputs": values,
+                "secrets": sorted(recorded.secrets),
+            }
+        )
+        return
+    for key, value in values.items():
+        click.echo(f"{key} = {value}")
+
+
+COMMANDS: list[click.Command] = [preview_cmd, up_cmd, destroy_cmd, refresh_cmd, outputs_cmd]
+
+# The group in stack_cmd.py looks the commands up by these names too.
+preview, up, destroy, refresh, outputs = COMMANDS
