@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from flowyml.core.errors import FlowymlError
 
-OFFLINE_HINT = "`flowyml stack preview NAME --offline` works without it"
-
 
 class ProvisionError(FlowymlError):
     """Root of every error raised by :mod:`flowyml.provision`."""
@@ -19,12 +17,13 @@ class ProvisionError(FlowymlError):
 class PulumiNotInstalledError(ProvisionError):
     """The Pulumi CLI (or the ``pulumi`` Python SDK) needed for this operation is missing."""
 
-    def __init__(self, what: str = "the Pulumi CLI") -> None:
+    def __init__(self, what: str = "the Pulumi CLI", *, stack: str = "NAME") -> None:
         super().__init__(
             f"{what} is not installed.",
             hint=(
                 "install it (https://www.pulumi.com/docs/install/ for the CLI, "
-                "`pip install 'flowyml[pulumi]'` for the SDK); " + OFFLINE_HINT + "."
+                "`pip install 'flowyml[pulumi]'` for the SDK); "
+                f"`flowyml stack preview {stack} --offline` works without it."
             ),
         )
 

@@ -148,11 +148,11 @@ class PulumiEngine:
 
     def _workspace_stack(self, stack: Stack) -> Any:
         if not pulumi_cli_available():
-            raise PulumiNotInstalledError()
+            raise PulumiNotInstalledError(stack=stack.name)
         try:
             from pulumi import automation as auto
         except ImportError as exc:
-            raise PulumiNotInstalledError("the pulumi Python SDK") from exc
+            raise PulumiNotInstalledError("the pulumi Python SDK", stack=stack.name) from exc
         from flowyml.infra import program_for
 
         url = backend_url(stack, self.state_root)

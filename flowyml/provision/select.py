@@ -62,7 +62,7 @@ def engine_for(
         )
     if offline or not _pulumi_available():
         if operation != "preview":
-            raise PulumiNotInstalledError()
+            raise PulumiNotInstalledError(stack=stack.name)
         from flowyml.provision.offline import OfflinePlanner
 
         return Choice(OfflinePlanner(), None if offline else NO_CLI_NOTE)
