@@ -9,11 +9,13 @@ Each fixture yields an object with the endpoint, fsspec ``storage_options`` and
 ``new_bucket()`` (a fresh, uniquely named bucket per test). The S3 fixture sets dummy AWS
 credentials and ``AWS_ENDPOINT_URL``; the GCS one sets ``STORAGE_EMULATOR_HOST`` and
 ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false`` (without it gcsfs waits 60 s per bucket lookup on a
-gRPC call the emulator never answers). The environment is restored afterwards.
+gRPC call the emulator never answers; gcsfs reads it at import, so importing this module sets
+it too). The environment is restored afterwards.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -21,6 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+# gcsfs reads this once, when first imported: set it before any test module imports gcsfs.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

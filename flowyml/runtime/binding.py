@@ -43,6 +43,8 @@ class BoundStack:
         registry_uri: Container registry, when the stack has one.
         max_workers: The declared executor's worker limit (``None``: the runner decides).
         use_processes: The declared executor asks for a process pool.
+        executor_kind: ``kind`` of the declared executor (``local``, ``vertex_ai``...). Steps
+            run in this process's pools whatever it is; remote executors come later.
     """
 
     name: str
@@ -51,6 +53,7 @@ class BoundStack:
     registry_uri: str | None = None
     max_workers: int | None = None
     use_processes: bool = False
+    executor_kind: str = "local"
 
     def make_executor(self, max_workers: int, use_processes: bool = False) -> Executor:
         """A fresh local executor: threads, or processes when asked (here or by the stack)."""
@@ -163,4 +166,5 @@ def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
         registry_uri=registry,
         max_workers=getattr(executor, "max_workers", None),
         use_processes=bool(getattr(executor, "use_processes", False)),
+        executor_kind=str(getattr(executor, "kind", "local")),
     )

@@ -52,6 +52,9 @@ def _gcs(env: Mapping[str, str]) -> dict[str, Any]:
     if not host:
         return {}
     endpoint = host if "://" in host else f"http://{host}"
+    # gcsfs reads this when first imported; its default probes a gRPC API emulators lack and
+    # stalls 60 s per bucket lookup.
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     # The emulator accepts no real credentials; looking for them would stall.
     return {"endpoint_url": endpoint, "token": "anon"}
 
