@@ -57,11 +57,6 @@ _STEP_UPDATE_COLUMNS = (
     "attempts",
     "upstream",
 )
-# Built once: statement construction costs more than a small SQLite write.
-_DELETE_EDGES = lineage.delete().where(
-    lineage.c.run_id == sa.bindparam("edge_run_id"), lineage.c.step == sa.bindparam("edge_step")
-)
-_INSERT_EDGE = lineage.insert()
 
 
 def _now() -> datetime:
@@ -272,9 +267,11 @@ class SqlMetadataStore:
                     for direction, name, ref in edges
                 ],
             )
-            connection.execute(_DELETE_EDGES, {"edge_run_id": step.run_id, "edge_step": step.name})
-            connection.execute(
-                _INSERT_EDGE,
+            # Edges only accumulate (inputs while running, outputs on completion): an upsert
+            # keyed by (run, step, direction, name) replaces a delete + insert round trip.
+            upsert(
+                connection,
+                lineage,
                 [
                     {
                         "run_id": step.run_id,
@@ -285,6 +282,8 @@ class SqlMetadataStore:
                     }
                     for direction, name, ref in edges
                 ],
+                keys=("run_id", "step", "direction", "name"),
+                update=("artifact_digest",),
             )
 
         self._write(work)
