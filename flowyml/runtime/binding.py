@@ -4,7 +4,8 @@ Rules:
 * The artifact URI and the metadata URL come from the outputs when they hold them (cloud stacks,
   or a local stack brought up by the local engine), else from the declared components
   (``artifact_store.uri``, ``metadata_store.sqlalchemy_url(reveal=True)``).
-* A stack that ``needs_provisioning`` and has no outputs raises ``StackNotProvisionedError``.
+* A stack that ``needs_provisioning`` and is given no outputs is bound from the outputs that
+  ``flowyml stack up`` recorded for it; with none recorded it raises ``StackNotProvisionedError``.
 * Adapters are cached per process, keyed by URI / URL: binding the same stack again (each
   ``pipeline.run``) reuses the connection pool and skips the migration check.
 """
@@ -128,12 +129,22 @@ def clear_cache() -> None:
         _artifact_stores.clear()
 
 
+def recorded_outputs(name: str) -> StackOutputs | None:
+    """The outputs ``flowyml stack up`` recorded for stack ``name`` in this project, if any."""
+    # Imported here: recorded state belongs to provisioning, which binding needs only for cloud
+    # stacks; the runner path for local stacks never loads it.
+    from flowyml.provision.state import load_outputs
+
+    return load_outputs(name)
+
+
 def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
     """Bind ``stack`` (and its recorded ``outputs``) to live adapters.
 
     Args:
         stack: A ``flowyml.stacks`` declaration (``Stack`` or one of its types).
-        outputs: Outputs recorded by ``flowyml stack up``; required for cloud stacks.
+        outputs: Outputs of the provisioned stack; for cloud stacks, the ones recorded by
+            ``flowyml stack up`` are loaded when none are given.
 
     Returns:
         A :class:`BoundStack` the runner can use.
@@ -143,6 +154,8 @@ def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
         BindingError: the stack lacks what binding needs.
         ArtifactError / MetadataError: the store cannot be opened.
     """
+    if getattr(stack, "needs_provisioning", False) and outputs is None:
+        outputs = recorded_outputs(stack.name)
     if getattr(stack, "needs_provisioning", False) and outputs is None:
         raise StackNotProvisionedError(
             f"stack {stack.name} has not been provisioned",

@@ -183,3 +183,30 @@ def test_bound_stack_asks_for_processes_when_declared(tmp_path: Path) -> None:
         assert isinstance(executor, ProcessPoolExecutor)
     finally:
         executor.shutdown()
+
+
+def test_cloud_stack_binds_from_the_outputs_stack_up_recorded(
+    s3_emulator: S3Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowyml.provision.state import save_outputs
+
+    monkeypatch.setenv("FLOWYML_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("FLOWYML_PASSPHRASE", "test-passphrase")
+    bucket = s3_emulator.new_bucket()
+    stack = AWSStack("aws-recorded", s3_bucket=bucket, database=None)
+    with pytest.raises(StackNotProvisionedError):
+        bind_stack(stack)
+    save_outputs(
+        StackOutputs(
+            stack="aws-recorded",
+            values={
+                ARTIFACT_URI: f"s3://{bucket}/runs",
+                METADATA_URL: f"sqlite:///{tmp_path / 'recorded.db'}",
+            },
+            secrets=frozenset({METADATA_URL}),
+        )
+    )
+    bound = bind_stack(stack)  # no outputs given: the recorded ones are used
+    assert bound.artifact_store.root_uri == f"s3://{bucket}/runs"
+    _exercise(bound, "run-recorded")
+    assert (tmp_path / "recorded.db").is_file()
