@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowyml.core import outputs as keys
 from flowyml.infra.common import (
+    SECRET_OUTPUTS,
     component_kind,
     executor_kind,
     export_outputs,
@@ -200,7 +201,7 @@ def _declare(stack: Any) -> None:
             keys.NAMESPACE: namespace,
             keys.REGION: region,
         },
-        secrets={keys.METADATA_URL, keys.KUBECONFIG},
+        secrets=SECRET_OUTPUTS,
     )
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowyml.core import outputs as keys
 from flowyml.infra.common import (
+    SECRET_OUTPUTS,
     component_kind,
     executor_kind,
     export_outputs,
@@ -215,7 +216,7 @@ def _declare(stack: Any) -> None:
             keys.REGION: region,
             keys.PROJECT_ID: project,
         },
-        secrets={keys.METADATA_URL, keys.KUBECONFIG},
+        secrets=SECRET_OUTPUTS,
     )
 
 

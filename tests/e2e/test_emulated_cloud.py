@@ -50,6 +50,9 @@ from flowyml.stacks.gcp import GCPStack
 
 from .conftest import POSTGRES_HOST, POSTGRES_PORT, CloudSQLProxy
 
+# The provider SDKs warn about their own deprecated aliases when a module is imported.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 Handler = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
 
 

@@ -11,6 +11,9 @@ from flowyml.stacks.components import ResourceConfig
 
 from .builders import Evaluate, aws_stack, eks_cluster, policy_document
 
+# The provider SDKs warn about their own deprecated aliases when a module is imported.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 PUBLIC_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"

@@ -15,6 +15,9 @@ from .builders import (
     gke_cluster,
 )
 
+# The provider SDKs warn about their own deprecated aliases when a module is imported.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 BUCKET = "gcp:storage/bucket:Bucket"
 INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 SQL_USER = "gcp:sql/user:User"

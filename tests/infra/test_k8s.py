@@ -18,6 +18,9 @@ from flowyml.stacks.components import CloudSQLMetadataStore
 
 from .builders import Evaluate, k8s_stack
 
+# The provider SDKs warn about their own deprecated aliases when a module is imported.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 KINDS = ("Namespace", "ServiceAccount", "Role", "RoleBinding", "PersistentVolumeClaim")
 
 

@@ -30,6 +30,9 @@ from flowyml.stacks.config import load_config
 
 from .builders import aws_stack, gcp_stack, k8s_stack
 
+# The provider SDKs warn about their own deprecated aliases when a module is imported.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 REPO = Path(__file__).resolve().parents[2]
 GUIDE_STACKS = {
     "local": "local",
