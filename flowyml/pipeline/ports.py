@@ -57,7 +57,11 @@ class MetadataStore(Protocol):
         ...
 
     def save_step(self, step: StepRecord) -> None:
-        """Insert or update one step run, with its output artifacts and consumed inputs."""
+        """Insert or update one step run, with its output artifacts and consumed inputs.
+
+        A store may also offer ``save_steps(records)`` (one transaction for a batch); the
+        runner's recorder uses it when present and falls back to ``save_step`` otherwise.
+        """
         ...
 
     def find_cached(self, cache_key: str) -> Mapping[str, ArtifactRef] | None:

@@ -39,6 +39,7 @@ from flowyml.pipeline.dag import DAG, OutputHandle, substitute
 from flowyml.pipeline.errors import StepOutputError
 from flowyml.pipeline.executors import Outcome, PoolStrategy, ProcessStrategy, StepExecutor
 from flowyml.pipeline.ports import ArtifactStore, RuntimeStack
+from flowyml.pipeline.recording import StepRecorder
 from flowyml.pipeline.result import PipelineResult
 
 _MAX_WAIT = 0.5  # seconds; bounds how long the loop sleeps between checks
@@ -115,6 +116,7 @@ class _Run:
         self.stack = stack
         self.step_stacks = step_stacks
         self.meta = stack.metadata_store
+        self.recorder = StepRecorder(self.meta)
         self.records: dict[str, StepRecord] = {}
         self.refs: dict[tuple[str, str], ArtifactRef] = {}
         self.ref_store: dict[tuple[str, str], ArtifactStore] = {}
@@ -145,7 +147,7 @@ class _Run:
 
     def save(self, record: StepRecord) -> None:
         self.records[record.name] = record
-        self.meta.save_step(record)
+        self.recorder.add(record)
 
     def base_record(self, name: str, status: StepStatus, **changes: Any) -> StepRecord:
         inv = self.dag[name]
@@ -327,6 +329,9 @@ class _Run:
         wakeups = [a.deadline for a in self.inflight.values() if a.deadline is not None]
         if retry_at:
             wakeups.append(retry_at[0][0])
+        if self.recorder.pending:
+            # Wait only until pending records are due, so a slow step shows up as running.
+            wakeups.append(now + self.recorder.seconds_until_due())
         timeout = min([_MAX_WAIT, *(w - now for w in wakeups)])
         if self.inflight:
             done, _ = wait(self.inflight, timeout=max(0.0, timeout), return_when=FIRST_COMPLETED)
@@ -357,6 +362,8 @@ class _Run:
                 self.busy[attempt.stack] -= 1
                 self.strategies[attempt.stack].abandon(future)
                 self.attempt_failed(attempt.name, self.timeout_text(attempt.name), sorter, retry_at)
+        if self.recorder.pending and self.recorder.seconds_until_due() == 0.0:
+            self.recorder.flush()
 
     def timeout_text(self, name: str) -> str:
         step = self.dag[name].step
@@ -398,6 +405,7 @@ class _Run:
                 if record is None and name not in self.prepared:
                     rec = replace(rec, ended_at=None)
                 self.save(rec)
+        self.recorder.flush()
 
     def shutdown(self) -> None:
         for strategy in self.strategies.values():
@@ -487,6 +495,7 @@ def run_pipeline(
                 run.cancel()
             meta.finish_run(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
             raise
+        run.recorder.flush()
         meta.finish_run(run_id, status, error)
         return run.result(status, error)
     finally:

@@ -109,6 +109,34 @@ def test_save_step_upserts_one_row(store: SqlMetadataStore) -> None:
     assert step.duration == pytest.approx(1.0005)
 
 
+def test_save_steps_writes_a_batch_in_one_go(store: SqlMetadataStore) -> None:
+    """The runner's batches: several steps, a step twice (its later record wins), shared refs."""
+    store.start_run(_run("run-1"))
+    data = _ref("data")
+    model = _ref("model", "11")
+    store.save_steps(
+        [
+            _step("run-1", "load", status=StepStatus.RUNNING, ended_at=None),
+            _step("run-1", "load", outputs={"output": data}),
+            _step("run-1", "train", status=StepStatus.RUNNING, ended_at=None, inputs={"xs": data}),
+            _step("run-1", "train", outputs={"output": model}, inputs={"xs": data}),
+        ]
+    )
+    steps = {s.name: s for s in store.get_run("run-1").steps}
+    assert {n: s.status for n, s in steps.items()} == {
+        "load": StepStatus.COMPLETED,
+        "train": StepStatus.COMPLETED,
+    }
+    assert steps["train"].inputs == {"xs": data}
+    assert steps["train"].outputs == {"output": model}
+    with store.engine.connect() as connection:
+        producers = connection.execute(
+            sa.text("SELECT uri, producer_step FROM artifacts ORDER BY uri")
+        ).all()
+    assert [tuple(p) for p in producers] == [(data.uri, "load"), (model.uri, "train")]
+    store.save_steps([])  # nothing to write is not an error
+
+
 def test_outputs_inputs_and_producers(store: SqlMetadataStore) -> None:
     store.start_run(_run("run-1"))
     data = _ref("data")

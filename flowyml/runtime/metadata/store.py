@@ -85,6 +85,29 @@ def _is_transient(exc: SQLAlchemyError) -> bool:
     return bool(args) and args[0] in _TRANSIENT_MYSQL_CODES  # pymysql: (code, message)
 
 
+def _step_row(step: StepRecord) -> dict[str, Any]:
+    return {
+        "run_id": step.run_id,
+        "name": step.name,
+        "status": StepStatus(step.status).value,
+        "started_at": step.started_at,
+        "ended_at": step.ended_at,
+        "duration": step.duration,
+        "cache_key": step.cache_key,
+        "cached": step.cached,
+        "error": step.error,
+        "stack": step.stack,
+        "resources": None if step.resources is None else dict(step.resources),
+        "attempts": step.attempts,
+        "upstream": list(step.upstream),
+    }
+
+
+def _edges(step: StepRecord) -> list[tuple[str, str, ArtifactRef]]:
+    edges = [(OUTPUT, name, ref) for name, ref in step.outputs.items()]
+    return edges + [(INPUT, name, ref) for name, ref in step.inputs.items()]
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -222,38 +245,27 @@ class SqlMetadataStore:
 
     def save_step(self, step: StepRecord) -> None:
         """Insert or update one step run with its output artifacts and consumed inputs."""
-        now = _now()
-        row = {
-            "run_id": step.run_id,
-            "name": step.name,
-            "status": StepStatus(step.status).value,
-            "started_at": step.started_at,
-            "ended_at": step.ended_at,
-            "duration": step.duration,
-            "cache_key": step.cache_key,
-            "cached": step.cached,
-            "error": step.error,
-            "stack": step.stack,
-            "resources": None if step.resources is None else dict(step.resources),
-            "attempts": step.attempts,
-            "upstream": list(step.upstream),
-        }
-        edges = [(OUTPUT, name, ref) for name, ref in step.outputs.items()]
-        edges += [(INPUT, name, ref) for name, ref in step.inputs.items()]
+        self.save_steps([step])
 
-        def work(connection: Connection) -> None:
-            upsert(
-                connection, step_runs, [row], keys=("run_id", "name"), update=_STEP_UPDATE_COLUMNS
-            )
-            if not edges:
-                return
-            # First writer of a URI is its producer; cached and consumed refs already exist.
-            insert_ignore(
-                connection,
-                artifacts,
-                [
+    def save_steps(self, steps: Sequence[StepRecord]) -> None:
+        """Insert or update several step runs in one transaction (the runner batches them).
+
+        Later records of the same step supersede earlier ones in the batch.
+        """
+        if not steps:
+            return
+        now = _now()
+        latest = {(s.run_id, s.name): s for s in steps}
+        rows = [_step_row(step) for step in latest.values()]
+        produced: dict[str, dict[str, Any]] = {}
+        edges: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for step in steps:  # in order: the first writer of a URI is its producer
+            for direction, name, ref in _edges(step):
+                digest = _digest(ref.uri)
+                produced.setdefault(
+                    digest,
                     {
-                        "uri_digest": _digest(ref.uri),
+                        "uri_digest": digest,
                         "uri": ref.uri,
                         "type_name": ref.type_name,
                         "materializer": ref.materializer,
@@ -263,25 +275,30 @@ class SqlMetadataStore:
                         "producer_step": step.name,
                         "output_name": name,
                         "created_at": now,
-                    }
-                    for direction, name, ref in edges
-                ],
+                    },
+                )
+                edges[(step.run_id, step.name, direction, name)] = {
+                    "run_id": step.run_id,
+                    "step": step.name,
+                    "direction": direction,
+                    "name": name,
+                    "artifact_digest": digest,
+                }
+
+        def work(connection: Connection) -> None:
+            upsert(
+                connection, step_runs, rows, keys=("run_id", "name"), update=_STEP_UPDATE_COLUMNS
             )
+            if not edges:
+                return
+            # Cached and consumed refs already exist: only their first writer is the producer.
+            insert_ignore(connection, artifacts, list(produced.values()))
             # Edges only accumulate (inputs while running, outputs on completion): an upsert
             # keyed by (run, step, direction, name) replaces a delete + insert round trip.
             upsert(
                 connection,
                 lineage,
-                [
-                    {
-                        "run_id": step.run_id,
-                        "step": step.name,
-                        "direction": direction,
-                        "name": name,
-                        "artifact_digest": _digest(ref.uri),
-                    }
-                    for direction, name, ref in edges
-                ],
+                list(edges.values()),
                 keys=("run_id", "step", "direction", "name"),
                 update=("artifact_digest",),
             )
