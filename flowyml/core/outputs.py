@@ -55,4 +55,6 @@ class StackOutputs:
         return {k: (SECRET_MASK if k in self.secrets else v) for k, v in self.values.items()}
 
     def __repr__(self) -> str:
-        return f"StackOutputs(stack={self.stack!r}, values={self.masked()!r}, engine={self.engine!r})"
+        return (
+            f"StackOutputs(stack={self.stack!r}, values={self.masked()!r}, engine={self.engine!r})"
+        )
