@@ -11,9 +11,25 @@ import io
 from flowyml.core.plan import Plan
 from flowyml.cost.money import format_delta, format_range, format_usd
 from flowyml.cost.planning import plan_costs
-from flowyml.cost.rendering import NOT_PRICED, RenderOptions, change_rows
+from flowyml.cost.rendering import NOT_PRICED, ChangeRow, RenderOptions, change_rows
 
 _STYLE = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "+/-": "magenta", "<=": "cyan"}
+
+
+def _month(text: str) -> str:
+    return text if text == NOT_PRICED else f"{text}/mo"
+
+
+def _cost_cell(row: ChangeRow) -> str:
+    """A create shows what it will cost, a delete what it cost, anything else before -> after."""
+    change = row.change
+    if change.is_create:
+        return _month(row.after)
+    if change.is_delete:
+        return _month(row.before)
+    if change.is_noop:
+        return _month(row.after)
+    return f"{row.before} -> {_month(row.after)}"
 
 
 def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
@@ -48,12 +64,12 @@ def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
         line.append(row.change.name.ljust(name_width), style="bold")
         line.append("  ")
         line.append(row.change.type.ljust(type_width), style="dim")
-        per_month = "" if row.after == NOT_PRICED else "/mo"
-        line.append(f"  {row.before} -> {row.after}{per_month}")
+        line.append(f"  {_cost_cell(row)}")
         delta_style = (
             "red" if row.delta.startswith("+") else "green" if row.delta.startswith("-") else ""
         )
-        line.append(f"  ({row.delta})", style=delta_style)
+        if not row.change.is_noop:
+            line.append(f"  ({row.delta})", style=delta_style)
         if row.usage:
             line.append(f"  {row.usage}", style="cyan")
         if row.after_range:

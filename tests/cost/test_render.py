@@ -88,8 +88,10 @@ def test_text_lines_carry_markers_costs_and_totals(priced: Plan) -> None:
         if len(parts) > 2 and parts[0] in {"+", "~", "-/+", "-"}:
             by_name[parts[1]] = line
     assert set(by_name) == {"gke", "metadata", "cpu", "old|data", "runner", "nat"}
-    assert by_name["gke"].split()[0] == "+" and "$0.00 -> $73.00/mo" in by_name["gke"]
-    assert by_name["metadata"].split()[0] == "~"
+    # A create shows its new monthly cost and the delta; an update shows before -> after.
+    assert by_name["gke"].split()[0] == "+" and "$73.00/mo  (+$73.00)" in by_name["gke"]
+    assert "->" not in by_name["gke"]
+    assert by_name["metadata"].split()[0] == "~" and " -> " in by_name["metadata"]
     assert (
         by_name["cpu"].split()[0] == "-/+" and "[replace: nodeConfig.machineType]" in by_name["cpu"]
     )
