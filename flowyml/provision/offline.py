@@ -272,9 +272,24 @@ class OfflinePlanner:
             config=pulumi_config(stack),
         )
 
+    def desired(self, stack: Stack) -> Evaluation:
+        """What the program declares, secrets masked: from the cache when nothing it depends
+        on changed, else evaluated (and cached)."""
+        from flowyml.provision import offline_cache
+
+        key = offline_cache.cache_key(
+            stack.to_dict(), pulumi_config(stack), pulumi_stack_name(stack)
+        )
+        cached = offline_cache.load(stack.name, key, self.state_root)
+        if cached is not None:
+            return cached
+        evaluation = self.evaluate(stack)
+        offline_cache.save(stack.name, key, evaluation, self.state_root)
+        return offline_cache.masked(evaluation)
+
     def preview(self, stack: Stack) -> Plan:
         """The plan ``up`` would most likely make, from the program and the last checkpoint."""
-        evaluation = self.evaluate(stack)
+        evaluation = self.desired(stack)
         checkpoint = find_checkpoint(stack, self.state_root)
         recorded = read_checkpoint(checkpoint) if checkpoint else []
         plan = diff(evaluation, recorded, stack=stack.name)
