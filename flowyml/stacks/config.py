@@ -31,10 +31,11 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,38 +73,66 @@ _SECRET_KEYS = frozenset({"password", "url", "connection_string"})
 class ProjectConfig:
     """What the config files declare.
 
+    Stack entries are built (validated into models) on first use: looking one stack up does not
+    pay for building every other one. ``stacks`` and ``errors`` build them all.
+
     Attributes:
-        stacks: Stack name -> stack, for every entry that loaded.
         default_stack: The ``default_stack`` key, if any.
         environments: ``ENVIRONMENT`` value -> stack name.
-        errors: Stack name -> the error of an entry that did not load.
         sources: Stack name -> ``file:line`` where it is declared.
         files: The files read.
     """
 
-    stacks: dict[str, Stack] = field(default_factory=dict)
     default_stack: str | None = None
     environments: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ENVIRONMENTS))
-    errors: dict[str, StackConfigError] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    _built: dict[str, Stack] = field(default_factory=dict, repr=False)
+    _failed: dict[str, StackConfigError] = field(default_factory=dict, repr=False)
+    _pending: dict[str, Callable[[], Stack]] = field(default_factory=dict, repr=False)
+
+    def _build(self, name: str) -> None:
+        builder = self._pending.pop(name, None)
+        if builder is None:
+            return
+        try:
+            self._built[name] = builder()
+        except StackConfigError as exc:
+            self._failed[name] = exc
+
+    def _build_all(self) -> None:
+        for name in list(self._pending):
+            self._build(name)
+
+    @property
+    def stacks(self) -> dict[str, Stack]:
+        """Stack name -> stack, for every entry that loads (in declaration order)."""
+        self._build_all()
+        return {n: self._built[n] for n in self.sources if n in self._built}
+
+    @property
+    def errors(self) -> dict[str, StackConfigError]:
+        """Stack name -> the error of every entry that does not load."""
+        self._build_all()
+        return {n: self._failed[n] for n in [*self.sources, *self._failed] if n in self._failed}
 
     @property
     def names(self) -> list[str]:
         """Every declared stack name, loaded or not, sorted."""
-        return sorted({*self.stacks, *self.errors})
+        return sorted({*self.sources, *self._failed})
 
     def get(self, name: str) -> Stack:
-        """The stack ``name``.
+        """The stack ``name`` (built now if it was not yet).
 
         Raises:
             StackConfigError: The entry is declared but broken.
             UnknownStackError: No such entry.
         """
-        if name in self.errors:
-            raise self.errors[name]
-        if name in self.stacks:
-            return self.stacks[name]
+        self._build(name)
+        if name in self._failed:
+            raise self._failed[name]
+        if name in self._built:
+            return self._built[name]
         raise UnknownStackError(f"no stack named {name!r} in the config files")
 
     def raise_errors(self) -> None:
@@ -224,13 +253,10 @@ def _add_stack(
             f"{where}: stack {name!r} is declared twice (first at {config.sources[name]})",
             hint="rename or remove one of them",
         )
-        config.errors[name] = error
+        config._failed[name] = error
         return
     config.sources[name] = where
-    try:
-        config.stacks[name] = _build_stack(file, name, entry, path, lines, env)
-    except StackConfigError as exc:
-        config.errors[name] = exc
+    config._pending[name] = functools.partial(_build_stack, file, name, entry, path, lines, env)
 
 
 def _build_stack(
