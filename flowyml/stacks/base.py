@@ -76,7 +76,9 @@ class Stack(BaseModel):
         backend: Pulumi state backend URL (``None``: a file backend under ``.flowyml/``).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
     stack_type: ClassVar[str] = "custom"
     needs_provisioning: ClassVar[bool] = False

@@ -10,7 +10,9 @@ from flowyml.stacks.errors import ValidationProblem
 class Component(BaseModel):
     """Base of every stack component and provisioning spec (frozen, ``extra="forbid"``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
     def problems(self, path: str) -> list[ValidationProblem]:
         """Problems ``Stack.validate()`` reports for this component (none by default).
