@@ -7,7 +7,10 @@ Resources:
   switch blocked, SSE-S3 encryption; ``force_destroy`` only when ``bucket.force_destroy``.
 - ``metadata-password`` / ``metadata`` (when ``database`` is declared): a ``random`` password
   kept secret and an RDS PostgreSQL instance (encrypted, not publicly accessible, deletion
-  protection on unless declared off, a final snapshot unless protection is off).
+  protection on unless declared off, a final snapshot unless protection is off). With a
+  cluster it sits in the cluster's VPC (private subnets, a security group admitting 5432 from
+  the cluster security group only: :mod:`flowyml.infra.aws_network`); without one, in the
+  account's default VPC, reachable only from inside it.
 - ``registry``: an ECR repository (scan on push; ``force_delete`` only when declared).
 - ``runner`` (+ ``runner-artifacts``, ``runner-registry``): the execution role, trusted by ECS
   tasks (and EKS Pod Identity with a cluster), with inline policies naming only the bucket's
@@ -41,6 +44,8 @@ from flowyml.infra.common import (
 
 if TYPE_CHECKING:
     import pulumi
+
+    from flowyml.infra.aws_network import DatabaseNetwork
 
 S3_BUCKET_ACTIONS = ("s3:ListBucket", "s3:GetBucketLocation")
 S3_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
@@ -171,14 +176,23 @@ def _declare(stack: Any) -> None:
     iam.RolePolicy("runner-artifacts", role=role.id, policy=bucket.arn.apply(bucket_policy))
     iam.RolePolicy("runner-registry", role=role.id, policy=repo.arn.apply(registry_policy))
 
-    metadata_url = _database(stack, tags) if stack.database is not None else None
-
     cluster_endpoint = kubeconfig = namespace = None
+    database_network = None
     if with_cluster:
         from flowyml.infra.aws_eks import declare_cluster
+        from flowyml.infra.aws_network import declare_database_network, declare_network
 
-        eks = declare_cluster(stack.cluster, region=region, tags=tags, runner_role=role)
+        network = declare_network(region=region, tags=tags)
+        eks = declare_cluster(
+            stack.cluster, network=network, region=region, tags=tags, runner_role=role
+        )
         cluster_endpoint, kubeconfig = eks.endpoint, eks.kubeconfig
+        if stack.database is not None:
+            database_network = declare_database_network(
+                network, client_security_group_id=eks.security_group_id, tags=tags
+            )
+
+    metadata_url = _database(stack, tags, database_network) if stack.database is not None else None
 
     declared = component_kind(getattr(stack, "executor", None)) or "local"
     executor = executor_kind(stack, default="kubernetes" if with_cluster else declared)
@@ -249,7 +263,10 @@ def _bucket(stack: Any, tags: dict[str, str]) -> Any:
     return bucket
 
 
-def _database(stack: Any, tags: dict[str, str]) -> pulumi.Output[str]:
+def _database(
+    stack: Any, tags: dict[str, str], network: DatabaseNetwork | None
+) -> pulumi.Output[str]:
+    """RDS PostgreSQL: in the cluster's VPC when ``network`` is given, else the default VPC."""
     import pulumi
     import pulumi_aws.rds as rds
     import pulumi_random as random
@@ -273,6 +290,8 @@ def _database(stack: Any, tags: dict[str, str]) -> pulumi.Output[str]:
         username=user_name,
         password=password.result,
         publicly_accessible=False,
+        db_subnet_group_name=network.subnet_group_name if network else None,
+        vpc_security_group_ids=network.security_group_ids if network else None,
         deletion_protection=protected,
         backup_retention_period=7,
         skip_final_snapshot=not protected,

@@ -1,4 +1,4 @@
-"""The optional EKS part of the AWS program: network, cluster, managed node groups.
+"""The optional EKS part of the AWS program: cluster, managed node groups, pod identity.
 
 How a ``ResourceConfig`` becomes a managed node group:
 
@@ -9,8 +9,8 @@ How a ``ResourceConfig`` becomes a managed node group:
 - ``autoscaling`` -> ``scalingConfig`` min/max from ``min_nodes`` / ``max_nodes``; otherwise
   min = max = desired = ``NodeGroupSpec.desired``.
 
-The cluster gets its own small VPC (two public subnets in zones ``a`` and ``b``) so it needs no
-lookup of existing networks, and the EKS Pod Identity agent, associating the Kubernetes service
+The cluster runs in the stack's own VPC (:mod:`flowyml.infra.aws_network`: two public subnets
+in zones ``a`` and ``b``, the database in two private ones), and gets the EKS Pod Identity agent, associating the Kubernetes service
 account ``flowyml/flowyml-runner`` with the stack's execution role.
 """
 
@@ -24,6 +24,8 @@ from flowyml.infra.common import to_gib
 
 if TYPE_CHECKING:
     import pulumi
+
+    from flowyml.infra.aws_network import Network
 
 DEFAULT_INSTANCE_TYPE = "t3.medium"
 DEFAULT_DISK_GB = 20
@@ -47,6 +49,8 @@ class EKSCluster:
 
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    """The cluster security group EKS creates; managed node groups (and pods) carry it."""
 
 
 def node_group_args(resources: Any, desired: int) -> dict[str, Any]:
@@ -80,50 +84,22 @@ def _trust(service: str) -> str:
 
 
 def declare_cluster(
-    spec: Any, *, region: str, tags: dict[str, str], runner_role: Any
+    spec: Any, *, network: Network, region: str, tags: dict[str, str], runner_role: Any
 ) -> EKSCluster:
-    """Declare the VPC, the EKS cluster, its node groups and the runner's pod identity.
+    """Declare the EKS cluster, its node groups and the runner's pod identity.
 
     Args:
         spec: The ``EKSClusterSpec``.
-        region: AWS region (subnets go in zones ``<region>a`` and ``<region>b``).
+        network: The stack's VPC (:func:`flowyml.infra.aws_network.declare_network`).
+        region: AWS region (for the kubeconfig's ``aws eks get-token``).
         tags: Tags for every resource.
         runner_role: The execution ``iam.Role`` pods of the runner assume.
     """
     import pulumi
-    import pulumi_aws.ec2 as ec2
     import pulumi_aws.eks as eks
     import pulumi_aws.iam as iam
 
-    vpc = ec2.Vpc(
-        "cluster-vpc",
-        cidr_block="10.0.0.0/16",
-        enable_dns_hostnames=True,
-        enable_dns_support=True,
-        tags=tags,
-    )
-    gateway = ec2.InternetGateway("cluster-gateway", vpc_id=vpc.id, tags=tags)
-    routes = ec2.RouteTable(
-        "cluster-routes",
-        vpc_id=vpc.id,
-        routes=[ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
-        tags=tags,
-    )
-    subnets = []
-    for index, zone in enumerate(("a", "b")):
-        subnet = ec2.Subnet(
-            f"cluster-subnet-{zone}",
-            vpc_id=vpc.id,
-            cidr_block=f"10.0.{index * 16}.0/20",
-            availability_zone=f"{region}{zone}",
-            map_public_ip_on_launch=True,
-            tags={**tags, "kubernetes.io/role/elb": "1"},
-        )
-        ec2.RouteTableAssociation(
-            f"cluster-subnet-{zone}-routes", subnet_id=subnet.id, route_table_id=routes.id
-        )
-        subnets.append(subnet)
-    subnet_ids = [s.id for s in subnets]
+    subnet_ids = network.public_subnet_ids
 
     cluster_role = iam.Role(
         "cluster-role", assume_role_policy=_trust("eks.amazonaws.com"), tags=tags
@@ -183,7 +159,11 @@ def declare_cluster(
     kubeconfig = pulumi.Output.all(
         cluster.name, cluster.endpoint, cluster.certificate_authority.data
     ).apply(lambda v: eks_kubeconfig(name=v[0], endpoint=v[1], ca_data=v[2] or "", region=region))
-    return EKSCluster(endpoint=cluster.endpoint, kubeconfig=pulumi.Output.secret(kubeconfig))
+    return EKSCluster(
+        endpoint=cluster.endpoint,
+        kubeconfig=pulumi.Output.secret(kubeconfig),
+        security_group_id=cluster.vpc_config.cluster_security_group_id,
+    )
 
 
 def eks_kubeconfig(*, name: str, endpoint: str, ca_data: str, region: str) -> str:

@@ -202,6 +202,9 @@ def default_state(
             "endpoint", f"https://{_fake_hex(name).upper()}.gr7.us-east-1.eks.amazonaws.com"
         )
         state.setdefault("certificateAuthority", {"data": "bW9jaw=="})
+        vpc_config = dict(state.get("vpcConfig") or {})
+        vpc_config.setdefault("clusterSecurityGroupId", f"sg-{_fake_hex('cluster-sg', name)}")
+        state["vpcConfig"] = vpc_config
     elif type_token == "random:index/randomPassword:RandomPassword":
         state.setdefault("result", f"mock-{_fake_hex('password', name)}")
         state.setdefault("bcryptHash", "$2a$10$mock")

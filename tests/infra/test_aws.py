@@ -195,3 +195,63 @@ def test_gpu_field_on_an_eks_node_group_fails_early_with_a_hint() -> None:
         program_for(aws_stack(cluster=EKSClusterSpec(node_groups=[group])))
     assert caught.value.feature == "eks-gpu-accelerator"
     assert "To fix: drop gpu/gpu_count" in str(caught.value)
+
+
+SUBNET = "aws:ec2/subnet:Subnet"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+ROUTE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+
+
+def test_with_a_cluster_rds_sits_in_the_cluster_vpc_reachable_only_from_the_cluster(
+    evaluate: Evaluate,
+) -> None:
+    evaluation = evaluate(aws_stack(cluster=eks_cluster()))
+
+    vpc = evaluation.get("cluster-vpc", "aws:ec2/vpc:Vpc")
+    rds = evaluation.get("metadata", RDS).inputs
+    group = evaluation.get("metadata-subnets", DB_SUBNET_GROUP)
+    access = evaluation.get("metadata-access", SECURITY_GROUP)
+    cluster = evaluation.get("cluster", "aws:eks/cluster:Cluster")
+    # The instance uses the subnet group and the security group declared for it.
+    assert rds["dbSubnetGroupName"] == group.state["name"]
+    assert rds["vpcSecurityGroupIds"] == [access.id]
+    assert rds["publiclyAccessible"] is False
+    # The subnet group holds private subnets of the cluster's VPC, in two zones.
+    subnets = {s.id: s for s in evaluation.by_type(SUBNET)}
+    db_subnets = [subnets[i] for i in group.inputs["subnetIds"]]
+    assert {s.inputs["availabilityZone"] for s in db_subnets} == {"us-east-1a", "us-east-1b"}
+    assert all(s.inputs["vpcId"] == vpc.id for s in db_subnets)
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in db_subnets)
+    routed = {a.inputs["subnetId"] for a in evaluation.by_type(ROUTE_ASSOCIATION)}
+    assert routed.isdisjoint(group.inputs["subnetIds"])  # no route to the internet gateway
+    # Cluster nodes are in the same VPC (other subnets).
+    node_subnets = evaluation.get("nodes-cpu", NODE_GROUP).inputs["subnetIds"]
+    assert all(subnets[i].inputs["vpcId"] == vpc.id for i in node_subnets)
+    assert set(node_subnets).isdisjoint(group.inputs["subnetIds"])
+    # The security group admits 5432/tcp from the cluster security group, and nothing else.
+    assert access.inputs["vpcId"] == vpc.id
+    (rule,) = access.inputs["ingress"]
+    assert (rule["protocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 5432, 5432)
+    assert rule["securityGroups"] == [cluster.state["vpcConfig"]["clusterSecurityGroupId"]]
+    assert not rule.get("cidrBlocks")
+    assert access.inputs["egress"] == []
+
+
+def test_cluster_without_a_database_declares_no_database_network(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack(cluster=eks_cluster(), database=None))
+
+    assert evaluation.by_type(RDS) == []
+    assert evaluation.by_type(DB_SUBNET_GROUP) == []
+    assert evaluation.by_type(SECURITY_GROUP) == []
+    assert len(evaluation.by_type(SUBNET)) == 4
+
+
+def test_without_a_cluster_rds_stays_private_in_the_default_vpc(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack())
+
+    rds = evaluation.get("metadata", RDS).inputs
+    assert rds["publiclyAccessible"] is False
+    assert "dbSubnetGroupName" not in rds and "vpcSecurityGroupIds" not in rds
+    assert evaluation.by_type("aws:ec2/vpc:Vpc") == []
+    assert evaluation.by_type(SECURITY_GROUP) == []
