@@ -16,7 +16,7 @@ from flowyml.cost.render_markdown import render_markdown
 from flowyml.cost.render_text import render_text
 from flowyml.cost.rendering import RenderOptions
 from flowyml.cost.runcost import hourly_price, step_cost
-from flowyml.cost.usage import USAGE_FILE_NAME, Usage, load_usage
+from flowyml.cost.usage import USAGE_FILE_NAME, Usage, load_usage, project_usage
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -45,6 +45,7 @@ __all__ = [
     "plan_costs",
     "price_change",
     "price_plan",
+    "project_usage",
     "render_json",
     "render_markdown",
     "render_text",

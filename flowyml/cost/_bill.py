@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flowyml.core.plan import CostEstimate
-from flowyml.cost.money import monthly_from_hourly
+from flowyml.cost.money import exact_zero, monthly_from_hourly
 
 
 class Bill:
@@ -52,12 +52,18 @@ class Bill:
             return not_priced(*(f"not priced: {m}" for m in self.missing), *self.notes)
         if scale is None:
             return CostEstimate(
-                self.monthly, usage_rates=dict(self.usage_rates), notes=tuple(self.notes)
+                exact_zero(self.monthly),
+                usage_rates=dict(self.usage_rates),
+                notes=tuple(self.notes),
             )
         count, low, high = scale
-        monthly_range = None if low == high else (self.monthly * low, self.monthly * high)
+        monthly_range = (
+            None
+            if low == high
+            else (exact_zero(self.monthly * low), exact_zero(self.monthly * high))
+        )
         return CostEstimate(
-            self.monthly * count,
+            exact_zero(self.monthly * count),
             usage_rates=dict(self.usage_rates),
             monthly_range=monthly_range,
             notes=tuple(self.notes),

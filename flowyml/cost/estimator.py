@@ -33,6 +33,8 @@ _FREE_PREFIXES: tuple[str, ...] = (
     *rules_aws.FREE_PREFIXES,
 )
 _PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+USAGE_NOTE_PREFIX = "usage: "
+"""Prefix of the note :func:`apply_usage` adds for each quantity it turned into money."""
 _PROVIDER_OF_PREFIX = {"gcp": "gcp", "aws": "aws"}
 
 
@@ -116,7 +118,7 @@ def apply_usage(estimate: CostEstimate, quantities: Mapping[str, Decimal]) -> Co
         if quantity is None:
             continue
         monthly += rate * quantity
-        notes.append(f"usage: {quantity} {unit} at {format_rate(rate, unit)}")
+        notes.append(f"{USAGE_NOTE_PREFIX}{quantity} {unit} at {format_rate(rate, unit)}")
     return CostEstimate(
         monthly,
         priced=estimate.priced,
@@ -124,3 +126,11 @@ def apply_usage(estimate: CostEstimate, quantities: Mapping[str, Decimal]) -> Co
         monthly_range=estimate.monthly_range,
         notes=tuple(notes),
     )
+
+
+def usage_included(estimate: CostEstimate) -> bool:
+    """True when every usage rate of ``estimate`` was given a quantity by a usage file."""
+    if not estimate.usage_rates:
+        return False
+    assumed = [n for n in estimate.notes if n.startswith(USAGE_NOTE_PREFIX)]
+    return all(any(f" {unit} at " in note for note in assumed) for unit in estimate.usage_rates)

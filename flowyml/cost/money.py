@@ -25,6 +25,11 @@ def monthly_from_hourly(hourly: Decimal) -> Decimal:
     return hourly * HOURS_PER_MONTH
 
 
+def exact_zero(amount: Decimal) -> Decimal:
+    """``amount``, with any zero written as plain ``0`` (never ``0E-8`` in JSON or text)."""
+    return Decimal(0) if amount == 0 else amount
+
+
 def round_cents(amount: Decimal) -> Decimal:
     """Round to whole cents, halves away from zero (how invoices round)."""
     return amount.quantize(_CENT, rounding=ROUND_HALF_UP)

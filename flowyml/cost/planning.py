@@ -17,6 +17,7 @@ from typing import Any
 
 from flowyml.core.plan import READ, CostEstimate, Plan, ResourceChange
 from flowyml.cost.estimator import estimate_resource
+from flowyml.cost.estimator import usage_included as usage_included_in
 from flowyml.cost.prices import Catalog
 from flowyml.cost.usage import Usage
 
@@ -83,6 +84,14 @@ def _monthly(cost: CostEstimate | None) -> Decimal:
     return Decimal(0) if cost is None or cost.monthly is None else cost.monthly
 
 
+def _costs_nothing(cost: CostEstimate) -> bool:
+    """Free in itself: $0 now, nothing usage-billed, and no autoscaling range above $0.
+
+    An autoscaling pool at zero nodes costs $0 now but not at its maximum: it is not "free".
+    """
+    return cost.is_free and (cost.monthly_range is None or cost.monthly_range[1] == 0)
+
+
 def _current(change: ResourceChange) -> CostEstimate | None:
     return change.cost_after if change.cost_after is not None else change.cost_before
 
@@ -98,7 +107,10 @@ class CostSummary:
         priced: Names of the resources included in the totals.
         free: Names of resources that cost nothing in themselves.
         not_priced: Names of resources left out of the totals, with why in ``reasons``.
-        usage_billed: Names of resources with usage-billed parts (per GB-month...).
+        usage_billed: Names of resources with usage-billed parts (per GB-month...) that no
+            usage file gave a quantity for: their usage is *not* in the totals.
+        usage_included: Names of resources whose usage-billed parts a usage file turned into
+            monthly amounts that *are* in the totals.
         reasons: Name -> why it is not priced.
     """
 
@@ -109,6 +121,7 @@ class CostSummary:
     free: tuple[str, ...] = ()
     not_priced: tuple[str, ...] = ()
     usage_billed: tuple[str, ...] = ()
+    usage_included: tuple[str, ...] = ()
     reasons: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -133,6 +146,7 @@ class CostSummary:
             "free": list(self.free),
             "not_priced": [{"name": n, "reason": r} for n, r in self.reasons],
             "usage_billed": list(self.usage_billed),
+            "usage_included": list(self.usage_included),
         }
 
 
@@ -145,6 +159,7 @@ def plan_costs(plan: Plan | Iterable[ResourceChange]) -> CostSummary:
     free: list[str] = []
     not_priced: list[str] = []
     usage_billed: list[str] = []
+    usage_included: list[str] = []
     reasons: list[tuple[str, str]] = []
     for change in changes:
         current = _current(change)
@@ -163,10 +178,10 @@ def plan_costs(plan: Plan | Iterable[ResourceChange]) -> CostSummary:
             )
             continue
         priced.append(change.name)
-        if current.is_free:
+        if _costs_nothing(current):
             free.append(change.name)
         if current.usage_rates:
-            usage_billed.append(change.name)
+            (usage_included if usage_included_in(current) else usage_billed).append(change.name)
         baseline += _monthly(change.cost_before)
         after = _monthly(change.cost_after)
         new += after
@@ -184,5 +199,6 @@ def plan_costs(plan: Plan | Iterable[ResourceChange]) -> CostSummary:
         free=tuple(free),
         not_priced=tuple(not_priced),
         usage_billed=tuple(usage_billed),
+        usage_included=tuple(usage_included),
         reasons=tuple(reasons),
     )

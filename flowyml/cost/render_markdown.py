@@ -6,6 +6,7 @@ from flowyml.core.plan import Plan
 from flowyml.cost.money import format_delta, format_range, format_usd
 from flowyml.cost.planning import plan_costs
 from flowyml.cost.rendering import RenderOptions, change_rows
+from flowyml.cost.usage import USAGE_FILE_NAME
 
 HEADER = ("", "Resource", "Type", "Action", "Before ($/mo)", "After ($/mo)", "Delta ($/mo)")
 
@@ -64,9 +65,13 @@ def render_markdown(plan: Plan, options: RenderOptions | None = None) -> str:
     if summary.not_priced:
         reasons = "; ".join(f"`{n}`: {r}" for n, r in summary.reasons)
         lines.append(f"Not priced (excluded from totals): {len(summary.not_priced)} ({reasons}).")
+    if summary.usage_included:
+        lines.append(
+            f"Usage from the usage file, in the totals: {', '.join(summary.usage_included)}."
+        )
     if summary.usage_billed:
         lines.append(
-            f"Usage-billed (storage per GB-month not in totals unless a usage file is given): "
+            f"Usage-billed, not in the totals (give `storage_gb` in `{USAGE_FILE_NAME}`): "
             f"{', '.join(summary.usage_billed)}."
         )
     loss = plan.data_loss()

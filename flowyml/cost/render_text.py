@@ -12,6 +12,7 @@ from flowyml.core.plan import Plan
 from flowyml.cost.money import format_delta, format_range, format_usd
 from flowyml.cost.planning import plan_costs
 from flowyml.cost.rendering import NOT_PRICED, ChangeRow, RenderOptions, change_rows
+from flowyml.cost.usage import USAGE_FILE_NAME
 
 _STYLE = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "+/-": "magenta", "<=": "cyan"}
 
@@ -103,11 +104,18 @@ def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
                 style="yellow",
             )
         )
+    if summary.usage_included:
+        console.print(
+            Text(
+                f"Usage from the usage file, in the totals: {', '.join(summary.usage_included)}",
+                style="cyan",
+            )
+        )
     if summary.usage_billed:
         console.print(
             Text(
-                f"Usage-billed: {', '.join(summary.usage_billed)} "
-                "(add a flowyml-usage.yaml to include storage in the totals)",
+                f"Usage-billed, not in the totals: {', '.join(summary.usage_billed)} "
+                f"(give storage_gb in {USAGE_FILE_NAME} to include it)",
                 style="cyan",
             )
         )

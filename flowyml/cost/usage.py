@@ -62,6 +62,25 @@ class Usage:
         )
 
 
+def project_usage(explicit: str | Path | None, project_dir: str | Path) -> Usage | None:
+    """The usage a command should price with: ``explicit`` if given, else the project's file.
+
+    Args:
+        explicit: A usage file named on the command line (``--usage FILE``), or ``None``.
+        project_dir: The project directory; its ``flowyml-usage.yaml`` is used when present.
+
+    Returns:
+        The loaded usage, or ``None`` when no file was named and the project has none.
+
+    Raises:
+        UsageFileError: When the chosen file cannot be read or has the wrong shape.
+    """
+    if explicit is not None:
+        return load_usage(explicit)
+    default = Path(project_dir) / USAGE_FILE_NAME
+    return load_usage(default) if default.is_file() else None
+
+
 def load_usage(path: str | Path) -> Usage:
     """Read a usage file (``flowyml-usage.yaml``).
 
