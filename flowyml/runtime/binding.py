@@ -6,16 +6,26 @@ Rules:
   (``artifact_store.uri``, ``metadata_store.sqlalchemy_url(reveal=True)``).
 * A stack that ``needs_provisioning`` and is given no outputs is bound from the outputs that
   ``flowyml stack up`` recorded for it; with none recorded it raises ``StackNotProvisionedError``.
+* A ``pvc://<namespace>/<claim>`` artifact URI (the Kubernetes program's) names a volume claim
+  that the stack's pods mount at ``mount_path``: it binds to ``file://<mount_path>/artifacts``
+  where that path exists (inside such a pod), and is a one-line ``BindingError`` elsewhere.
+* Cloud SQL URLs name the Cloud SQL Auth Proxy's socket directory ``/cloudsql`` (as on Cloud Run
+  and in the GKE sidecar); ``$FLOWYML_CLOUDSQL_SOCKET_DIR`` points them at another directory
+  (a proxy started with ``--unix-socket DIR``).
 * Adapters are cached per process, keyed by URI / URL: binding the same stack again (each
   ``pipeline.run``) reuses the connection pool and skips the migration check.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from flowyml.core.errors import FlowymlError
 from flowyml.core.outputs import ARTIFACT_URI, METADATA_URL, REGISTRY_URI, StackOutputs
@@ -27,6 +37,12 @@ from flowyml.runtime.storage_options import storage_options_for
 
 if TYPE_CHECKING:
     from flowyml.stacks.base import Stack
+
+CLOUDSQL_SOCKET_DIR_ENV = "FLOWYML_CLOUDSQL_SOCKET_DIR"
+"""Environment variable naming the Cloud SQL Auth Proxy's socket directory (default /cloudsql)."""
+CLOUDSQL_SOCKET_DIR = "/cloudsql"
+"""The socket directory the GCP program's metadata URL names (Cloud Run, the GKE sidecar)."""
+DEFAULT_MOUNT_PATH = "/mnt/flowyml"
 
 _lock = threading.Lock()
 _artifact_stores: dict[tuple[str, str], FsspecArtifactStore] = {}
@@ -82,9 +98,62 @@ def _artifact_uri(stack: Any, outputs: StackOutputs | None) -> str:
     return str(uri)
 
 
+def pvc_artifact_uri(uri: str, stack: Any) -> str:
+    """``pvc://<namespace>/<claim>`` -> ``file://<mount_path>/artifacts`` inside a pod.
+
+    Args:
+        uri: The artifact URI the Kubernetes program exported.
+        stack: The stack declaration (its ``mount_path``, ``/mnt/flowyml`` by default).
+
+    Raises:
+        BindingError: The mount path does not exist here: this process is not in a pod that
+            mounts the claim.
+    """
+    parts = urlsplit(uri)
+    namespace, claim = parts.netloc, parts.path.strip("/")
+    mount = str(getattr(stack, "mount_path", None) or DEFAULT_MOUNT_PATH)
+    if not Path(mount).is_dir():
+        raise BindingError(
+            f"stack {stack.name} keeps artifacts on volume claim {claim} (namespace {namespace}), "
+            f"mounted at {mount} in the stack's pods, but {mount} does not exist here "
+            f"(host {socket.gethostname()}, not such a pod)",
+            hint="run the pipeline in a pod of that cluster that mounts the claim at "
+            f"{mount} (executor: kubernetes), or bind a stack whose store is reachable from here",
+        )
+    return (Path(mount) / "artifacts").as_uri()
+
+
+def cloudsql_socket_url(url: str, socket_dir: str | None = None) -> str:
+    """Point a Cloud SQL URL's ``host=/cloudsql/<connection>`` at another socket directory.
+
+    Args:
+        url: A SQLAlchemy URL (a secret: never logged here).
+        socket_dir: The proxy's socket directory; default ``$FLOWYML_CLOUDSQL_SOCKET_DIR``.
+            Unset (or ``/cloudsql``) leaves the URL as it is.
+
+    Returns:
+        The URL with the socket directory replaced; other URLs unchanged.
+    """
+    directory = socket_dir if socket_dir is not None else os.environ.get(CLOUDSQL_SOCKET_DIR_ENV)
+    if not directory:
+        return url
+    directory = directory.rstrip("/") or "/"
+    if directory == CLOUDSQL_SOCKET_DIR:
+        return url
+    import sqlalchemy
+
+    parsed = sqlalchemy.make_url(url)
+    host = parsed.query.get("host")
+    if not isinstance(host, str) or not host.startswith(CLOUDSQL_SOCKET_DIR + "/"):
+        return url
+    connection = host[len(CLOUDSQL_SOCKET_DIR) + 1 :]
+    moved = parsed.update_query_dict({"host": f"{directory}/{connection}"})
+    return moved.render_as_string(hide_password=False)
+
+
 def _metadata_url(stack: Any, outputs: StackOutputs | None) -> str:
     if outputs is not None and outputs.get(METADATA_URL):
-        return str(outputs.reveal(METADATA_URL))
+        return cloudsql_socket_url(str(outputs.reveal(METADATA_URL)))
     declaration = _declared(stack, "metadata_store")
     if declaration is None:
         raise BindingError(f"stack {stack.name} has no metadata store")
@@ -162,6 +231,8 @@ def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
             hint=f"run `flowyml stack up {stack.name}`",
         )
     uri = _artifact_uri(stack, outputs)
+    if _scheme(uri) == "pvc":
+        uri = pvc_artifact_uri(uri, stack)
     declaration = _declared(stack, "artifact_store")
     if _scheme(getattr(declaration, "uri", "")) != _scheme(uri):
         # Outputs name another kind of store: the declaration's endpoint and keys do not apply.

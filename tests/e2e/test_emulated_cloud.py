@@ -283,6 +283,7 @@ def test_gcp_stack_end_to_end(
     cloudsql_proxy: CloudSQLProxy,
     emulated_cloud: Callable[..., EmulatedCloud],
     unique: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import gcsfs
 
@@ -305,10 +306,11 @@ def test_gcp_stack_end_to_end(
     assert evaluation.outputs[keys.ARTIFACT_URI] == f"gs://{stack.bucket_name}"
     assert keys.METADATA_URL in evaluation.secret_outputs
     # The exported URL names the proxy socket directory of Cloud Run / GKE (/cloudsql); this
-    # machine's proxy stand-in serves it from its own directory, as `--unix-socket DIR` does.
-    outputs = _outputs(
-        stack.name, evaluation, metadata_url=f"host=/cloudsql/|host={cloudsql_proxy.socket_dir}/"
-    )
+    # machine's proxy stand-in serves it from its own directory, as `--unix-socket DIR` does,
+    # and FLOWYML_CLOUDSQL_SOCKET_DIR tells the binding so.
+    assert f"host=/cloudsql/{stack.project_id}:" in evaluation.outputs[keys.METADATA_URL]
+    monkeypatch.setenv("FLOWYML_CLOUDSQL_SOCKET_DIR", str(cloudsql_proxy.socket_dir))
+    outputs = _outputs(stack.name, evaluation)
     assert "[secret]" in repr(outputs) and outputs.reveal(keys.METADATA_URL) not in repr(outputs)
 
     result = run_pipeline(_pipeline("e2e_gcp"), bind_stack(stack, outputs))

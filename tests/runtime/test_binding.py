@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from emulators import GCSEmulator, S3Emulator
 from flowyml.core.outputs import ARTIFACT_URI, METADATA_URL, REGISTRY_URI, StackOutputs
 from flowyml.core.records import RunRecord, RunStatus
 from flowyml.pipeline.ports import RuntimeStack
-from flowyml.runtime.binding import BoundStack, bind_stack
+from flowyml.runtime.binding import BoundStack, bind_stack, clear_cache
 from flowyml.runtime.errors import BindingError, StackNotProvisionedError
 from flowyml.runtime.executors import make_executor
 from flowyml.stacks import LocalStack, Stack
@@ -210,3 +212,98 @@ def test_cloud_stack_binds_from_the_outputs_stack_up_recorded(
     assert bound.artifact_store.root_uri == f"s3://{bucket}/runs"
     _exercise(bound, "run-recorded")
     assert (tmp_path / "recorded.db").is_file()
+
+
+def _k8s_outputs(namespace: str = "flowyml") -> StackOutputs:
+    """What the Kubernetes program exports (flowyml/infra/k8s.py)."""
+    return StackOutputs(
+        stack="k8s-cluster",
+        values={
+            ARTIFACT_URI: f"pvc://{namespace}/flowyml-artifacts",
+            "namespace": namespace,
+            "executor": "kubernetes",
+        },
+        engine="pulumi",
+    )
+
+
+def test_pvc_artifacts_bind_to_the_mount_path_inside_a_pod(tmp_path: Path) -> None:
+    from flowyml.stacks.k8s import KubernetesStack
+
+    # A pod's view: the claim is mounted at mount_path (here a real directory standing for it).
+    mount = tmp_path / "mnt" / "flowyml"
+    mount.mkdir(parents=True)
+    stack = KubernetesStack(name="k8s-cluster", mount_path=str(mount))
+
+    bound = bind_stack(stack, _k8s_outputs())
+
+    assert bound.artifact_store.root_uri == (mount / "artifacts").as_uri()
+    assert bound.metadata_store.url == f"sqlite:///{mount / 'metadata.db'}"
+    _exercise(bound)
+    assert (mount / "artifacts/demo/run-1/step/output.json").is_file()
+
+
+def test_pvc_artifacts_outside_a_pod_are_a_one_line_error_saying_where(tmp_path: Path) -> None:
+    import socket
+
+    from flowyml.stacks.k8s import KubernetesStack
+
+    missing = tmp_path / "not-mounted"
+    stack = KubernetesStack(name="k8s-cluster", mount_path=str(missing))
+
+    with pytest.raises(BindingError) as caught:
+        bind_stack(stack, _k8s_outputs("ml"))
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "volume claim flowyml-artifacts (namespace ml)" in message
+    assert f"{missing} does not exist here (host {socket.gethostname()}" in message
+    assert "To fix: run the pipeline in a pod" in message
+    assert not missing.exists()  # binding created nothing in its place
+
+
+def test_cloudsql_socket_dir_defaults_to_the_proxy_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowyml.runtime.binding import cloudsql_socket_url
+
+    url = "postgresql+psycopg://flowyml:p%2Fa%40s@/flowyml?host=/cloudsql/proj:us-central1:inst"
+    monkeypatch.delenv("FLOWYML_CLOUDSQL_SOCKET_DIR", raising=False)
+    assert cloudsql_socket_url(url) == url
+    assert cloudsql_socket_url(url, "/cloudsql/") == url
+    moved = sa.make_url(cloudsql_socket_url(url, "/run/csql/"))
+    assert moved.query["host"] == "/run/csql/proj:us-central1:inst"
+    assert moved.password == "p/a@s" and moved.database == "flowyml"
+    tcp = "postgresql+psycopg://u:p@db.example:5432/flowyml"
+    assert cloudsql_socket_url(tcp, "/run/csql") == tcp  # only Cloud SQL socket URLs move
+
+
+def test_cloudsql_url_binds_through_the_configured_socket_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_database: object
+) -> None:
+    # The local PostgreSQL's socket directory stands for the Cloud SQL Auth Proxy's
+    # `--unix-socket DIR/<connection name>`: a real server answers on the rewritten path.
+    database = sa.make_url(fresh_database("postgresql")).database  # type: ignore[operator]
+    server_sockets = Path("/var/run/postgresql")
+    if not (server_sockets / ".s.PGSQL.5432").exists():
+        pytest.fail("the local PostgreSQL has no Unix socket in /var/run/postgresql")
+    socket_dir = Path(tempfile.mkdtemp(prefix="csql", dir="/tmp"))  # socket paths <= 107 bytes
+    connection = "my-project-123:us-central1:prod-metadata"
+    (socket_dir / connection).symlink_to(server_sockets)
+    monkeypatch.setenv("FLOWYML_CLOUDSQL_SOCKET_DIR", str(socket_dir))
+    stack = GCPStack("prod", project_id="my-project-123", bucket_name="my-bucket-123")
+    outputs = StackOutputs(
+        stack="prod",
+        values={
+            ARTIFACT_URI: (tmp_path / "artifacts").as_uri(),
+            METADATA_URL: f"postgresql+psycopg://postgres:x@/{database}?host=/cloudsql/{connection}",
+        },
+        secrets=frozenset({METADATA_URL}),
+    )
+    try:
+        bound = bind_stack(stack, outputs)
+        assert sa.make_url(bound.metadata_store.url).query["host"] == f"{socket_dir}/{connection}"
+        _exercise(bound, "run-csql")
+    finally:
+        clear_cache()
+        shutil.rmtree(socket_dir, ignore_errors=True)
