@@ -213,14 +213,19 @@ class PulumiEngine:
         with stack_lock(stack.name, "up", timeout=self.lock_timeout, root=self.state_root):
             with self._run(stack, "up", on_event) as (ws, handle, builder):
                 result = ws.up(on_event=handle)
-            outputs = StackOutputs(
-                stack=stack.name,
-                values={k: v.value for k, v in result.outputs.items()},
-                secrets=frozenset(k for k, v in result.outputs.items() if v.secret),
-                engine=self.name,
-            )
-            save_outputs(outputs, self.state_root)
+            outputs = self._record(stack, result.outputs)
         return UpResult(plan=builder.build(), outputs=outputs)
+
+    def _record(self, stack: Stack, values: Mapping[str, Any]) -> StackOutputs:
+        """Record the stack's outputs (``OutputValue``s by key; secrets stay marked)."""
+        outputs = StackOutputs(
+            stack=stack.name,
+            values={k: v.value for k, v in values.items()},
+            secrets=frozenset(k for k, v in values.items() if v.secret),
+            engine=self.name,
+        )
+        save_outputs(outputs, self.state_root)
+        return outputs
 
     def destroy(self, stack: Stack, on_event: OnEvent | None = None) -> Plan:
         """``pulumi destroy``; forgets the recorded outputs on success."""
@@ -237,9 +242,21 @@ class PulumiEngine:
         return builder.build()
 
     def refresh(self, stack: Stack) -> Plan:
-        """``pulumi refresh``: reconcile the checkpoint with the cloud."""
-        with self._run(stack, "refresh", None) as (ws, handle, builder):
-            ws.refresh(on_event=handle)
+        """``pulumi refresh``: reconcile the checkpoint with the cloud, then re-record outputs.
+
+        The outputs are read back from the refreshed checkpoint and recorded, so what binding
+        uses matches the state (a lost or stale ``outputs.json`` is repaired; a stack brought
+        up by raw ``pulumi up`` becomes runnable). A checkpoint with no outputs (never brought
+        up, or destroyed) records nothing and forgets stale recorded outputs.
+        """
+        with stack_lock(stack.name, "refresh", timeout=self.lock_timeout, root=self.state_root):
+            with self._run(stack, "refresh", None) as (ws, handle, builder):
+                ws.refresh(on_event=handle)
+                current = ws.outputs()
+            if current:
+                self._record(stack, current)
+            else:
+                delete_outputs(stack.name, self.state_root)
         return builder.build()
 
     def outputs(self, stack: Stack) -> StackOutputs:
