@@ -18,7 +18,7 @@ def cost() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def catalog(provider: str | None, region: str | None, as_json: bool) -> None:
     """List list prices with their unit, region, source and as-of date."""
-    from flowyml.cost import CostError, default_catalog
+    from flowyml.cost import CostError, default_catalog, format_rate
 
     try:
         entries = default_catalog().entries(provider, region)
@@ -32,7 +32,7 @@ def catalog(provider: str | None, region: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title="flowyml price catalog (USD, on-demand list prices)", show_lines=False)
-    for column in ("Provider", "Service", "SKU", "Region", "Price", "Unit", "As of", "Source"):
+    for column in ("Provider", "Service", "SKU", "Region", "Price", "As of", "Checked", "Source"):
         table.add_column(column, justify="right" if column == "Price" else "left")
     for entry in entries:
         table.add_row(
@@ -40,13 +40,26 @@ def catalog(provider: str | None, region: str | None, as_json: bool) -> None:
             entry.service,
             entry.sku + (" *" if entry.note else ""),
             entry.region,
-            str(entry.price),
-            entry.unit,
+            format_rate(entry.price, entry.unit),
             entry.date,
+            _checked(entry.verified),
             entry.source,
         )
     console = Console()
     if not console.is_terminal:  # piped or captured: do not wrap SKUs and URLs at 80 columns
         console = Console(width=200)
     console.print(table)
-    console.print("* has a note (assumption or approximate figure): see --json", style="dim")
+    console.print(
+        "* has a note (assumption or approximate figure). Checked: the date a figure was checked "
+        "against the page (2nd = only a third-party copy); '-' = not checked yet. See --json.",
+        style="dim",
+    )
+
+
+def _checked(verified: str | None) -> str:
+    """The Checked cell: the date (and '2nd' for a secondary source), or '-' when unchecked."""
+    if not verified:
+        return "-"
+    words = verified.split()
+    date = next((w.rstrip(",:") for w in words if w[:4].isdigit() and w.count("-") == 2), "yes")
+    return f"{date} 2nd" if verified.startswith("secondary") else date

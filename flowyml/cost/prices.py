@@ -2,7 +2,8 @@
 
 Each provider has one file, ``flowyml/cost/catalog/<provider>.json``, listing entries with
 ``service``, ``sku``, ``region``, ``unit``, ``price`` (a decimal string), ``source`` (the public
-price page) and ``date`` (as-of), plus an optional ``note`` and ``attrs`` (machine shape).
+price page) and ``date`` (as-of), plus an optional ``note``, ``verified`` (what the figure was checked
+against, and when) and ``attrs`` (machine shape).
 
 Invariants:
 - Prices are :class:`~decimal.Decimal`, parsed from strings; a missing entry is ``None``,
@@ -46,6 +47,7 @@ class PriceEntry:
         source: URL of the public price page.
         date: ISO date the price was recorded as of.
         note: What the figure assumes or how sure it is.
+        verified: What the figure was checked against and when (``None``: not checked yet).
         attrs: Shape of a machine (``vcpu``, ``memory_gb``, ``gpu``, ``gpu_count``...).
     """
 
@@ -58,6 +60,7 @@ class PriceEntry:
     source: str
     date: str
     note: str | None = None
+    verified: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +77,7 @@ class PriceEntry:
         }
         if self.note:
             out["note"] = self.note
+        out["verified"] = self.verified
         if self.attrs:
             out["attrs"] = dict(self.attrs)
         return out
@@ -226,6 +230,7 @@ def _entry(provider: str, raw: Mapping[str, Any]) -> PriceEntry:
         source=str(raw["source"]),
         date=str(raw["date"]),
         note=raw.get("note"),
+        verified=raw.get("verified"),
         attrs=dict(raw.get("attrs", {})),
     )
 

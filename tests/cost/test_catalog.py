@@ -136,3 +136,32 @@ def test_malformed_catalog_is_a_catalog_error(tmp_path: Path) -> None:
         Catalog(tmp_path).provider("gcp")
     with pytest.raises(CatalogError, match="Cannot read"):
         Catalog(tmp_path).provider("aws")
+
+
+@pytest.mark.parametrize(
+    ("provider", "service", "sku", "region", "price"),
+    [
+        ("gcp", "gke", "cluster-management-fee", "global", "0.10"),
+        ("gcp", "registry", "storage", "global", "0.10"),
+        ("gcp", "storage", "STANDARD", "europe-west1", "0.020"),
+        ("gcp", "storage", "ARCHIVE", "us-central1", "0.0012"),
+        ("gcp", "disk", "pd-ssd", "us-central1", "0.17"),
+        ("aws", "eks", "cluster", "global", "0.10"),
+    ],
+)
+def test_figures_checked_against_the_page_say_so(
+    provider: str, service: str, sku: str, region: str, price: str
+) -> None:
+    entry = default_catalog().provider(provider).get(service, sku, region)
+    assert entry is not None and entry.price == Decimal(price)
+    assert entry.verified and entry.verified.startswith("checked ")
+    assert entry.to_dict()["verified"] == entry.verified
+
+
+def test_unchecked_and_derived_figures_stay_flagged() -> None:
+    gcp = default_catalog().provider("gcp")
+    derived = gcp.get("compute", "n1-vcpu", "europe-west1")
+    assert derived is not None and derived.verified is None and "verify" in (derived.note or "")
+    aws = default_catalog().provider("aws")
+    rds_eu = aws.get("rds", "db.t3.micro", "eu-west-1")
+    assert rds_eu is not None and rds_eu.verified is None and "approximate" in (rds_eu.note or "")

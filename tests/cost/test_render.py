@@ -130,3 +130,25 @@ def test_empty_plan_renders() -> None:
     assert "No changes." in render_text(empty, RenderOptions(color=False))
     assert "$0.00" in render_markdown(empty)
     assert json.loads(render_json(empty))["cost"]["new_monthly"] == "0"
+
+
+def test_markdown_renders_as_one_github_table(priced: Plan) -> None:
+    """Parsed as GFM: one table, header + one row per change + total, pipes kept in cells."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(render_markdown(priced))
+    assert [t.type for t in tokens].count("table_open") == 1
+    rows: list[list[str]] = []
+    for i, token in enumerate(tokens):
+        if token.type == "tr_open":
+            rows.append([])
+        elif token.type in ("th_open", "td_open"):
+            rows[-1].append(tokens[i + 1].content)
+    header, *body = rows
+    assert len(header) == 7 and header[1] == "Resource"
+    assert all(len(row) == len(header) for row in body)
+    names = [row[1].strip("`") for row in body]
+    assert "old|data" in names  # written `old\\|data`: the pipe stays inside its cell
+    assert body[-1][1] == "**Total**"
+    summary = plan_costs(priced)
+    assert body[-1][5] == f"**{format_usd(summary.new)}**"
