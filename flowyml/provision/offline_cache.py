@@ -38,10 +38,16 @@ def _file_stamp(path: Path) -> list[Any]:
 
 
 def _sources_stamp() -> list[Any]:
-    """Stamps of the infra programs and of the installed SDKs (a reinstall changes them)."""
+    """Stamps of the infra programs, of the mock evaluator and of the installed SDKs.
+
+    The mock evaluator's modules count: they make the resource states programs read (an id,
+    an address, a security group...), so changing them changes an evaluation.
+    """
     import flowyml.infra
+    from flowyml.provision import _wire, mock_eval
 
     stamps = [_file_stamp(p) for p in sorted(Path(flowyml.infra.__file__).parent.glob("*.py"))]
+    stamps += [_file_stamp(Path(m.__file__)) for m in (mock_eval, _wire) if m.__file__]
     for name in _SDKS:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:

@@ -110,3 +110,20 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     assert offline_cache.load("prod", "k1", tmp_path) is None
     path.write_text(json.dumps({"key": "k1", "evaluation": {"project": "x"}}))
     assert offline_cache.load("prod", "k1", tmp_path) is None
+
+
+@pytest.mark.parametrize("changed", ["mock_eval.py", "_wire.py", "aws.py", "__init__.py"])
+def test_key_follows_the_programs_and_the_mock_evaluator(
+    changed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit of a program or of the mock states they read (mtime/size stamp) re-evaluates."""
+    stack = _gcp_stack().to_dict()
+    before = offline_cache.cache_key(stack, {}, "prod")
+    real_stamp = offline_cache._file_stamp
+
+    def edited(path: Path) -> list[object]:
+        stamp = real_stamp(path)
+        return [*stamp[:-1], stamp[-1] + 1] if path.name == changed else stamp
+
+    monkeypatch.setattr(offline_cache, "_file_stamp", edited)
+    assert offline_cache.cache_key(stack, {}, "prod") != before
