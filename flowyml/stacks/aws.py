@@ -156,6 +156,7 @@ class AWSStack(Stack):
     """
 
     stack_type = "aws"
+    example = 'AWSStack(name="aws-prod", region="us-east-1", s3_bucket="my-artifacts")'
     needs_provisioning = True
 
     region: str = "us-east-1"
@@ -194,7 +195,8 @@ class AWSStack(Stack):
             found += problem(
                 "ecr_registry",
                 rules.check_ecr_registry_uri(self.ecr_registry),
-                "use <12-digit account>.dkr.ecr.<region>.amazonaws.com[/repository]",
+                f"{rules.ecr_registry_hint(self.ecr_registry)}; or leave ecr_registry unset to "
+                "use the ECR repository `flowyml stack up` creates",
             )
         found += self.ecr.problems("ecr")
         if not re.fullmatch(r"[\w+=,.@-]{1,64}", self.role_name):

@@ -82,6 +82,11 @@ class Stack(BaseModel):
 
     stack_type: ClassVar[str] = "custom"
     needs_provisioning: ClassVar[bool] = False
+    example: ClassVar[str] = (
+        'Stack("dev", executor=LocalExecutor(), artifact_store=LocalArtifactStore(path="a"), '
+        'metadata_store=SQLiteMetadataStore(path="m.db"))'
+    )
+    """A complete constructor call, shown when the arguments are left as ``...``."""
 
     name: str
     executor: Executor
@@ -95,9 +100,26 @@ class Stack(BaseModel):
     backend: str | None = None
 
     def __init__(self, name: str | None = None, /, **data: Any) -> None:
+        if name is Ellipsis or any(value is Ellipsis for value in data.values()):
+            raise self._placeholder_error()
         if name is not None:
             data["name"] = name
         super().__init__(**data)
+
+    @classmethod
+    def _placeholder_error(cls) -> StackConfigError:
+        """``GCPStack(...)`` as typed from the guide: ``...`` stands for elided arguments."""
+        required = [
+            field
+            for field, info in cls.model_fields.items()
+            if info.is_required() and field not in COMPONENT_FIELDS
+        ]
+        needs = f"; it needs {', '.join(required)}" if required else ""
+        return StackConfigError(
+            f"{cls.__name__}(...) was given `...` (the guide's placeholder for the arguments it "
+            f"leaves out) instead of real values{needs}",
+            hint=f"write the arguments out, e.g. {cls.example}",
+        )
 
     @field_validator("name")
     @classmethod

@@ -13,7 +13,16 @@ from flowyml.core.errors import FlowymlError
 
 
 class StackError(FlowymlError):
-    """Root of every error raised by :mod:`flowyml.stacks`."""
+    """Root of every error raised by :mod:`flowyml.stacks`.
+
+    ``str(err)`` ends the message with a full stop before ``To fix:`` so the line reads as two
+    sentences (``... has no default. To fix: export X=...``).
+    """
+
+    def __str__(self) -> str:
+        if self.hint and not self.message.endswith((".", "?", "!", ":")):
+            return f"{self.message}. To fix: {self.hint}"
+        return super().__str__()
 
 
 @dataclass(frozen=True)

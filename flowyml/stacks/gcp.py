@@ -172,6 +172,10 @@ class GCPStack(Stack):
     """
 
     stack_type = "gcp"
+    example = (
+        'GCPStack(name="production", project_id="my-gcp-project", '
+        'region="us-central1", bucket_name="my-artifacts")'
+    )
     needs_provisioning = True
 
     project_id: str

@@ -41,6 +41,7 @@ class KubernetesStack(Stack):
     """
 
     stack_type = "kubernetes"
+    example = 'KubernetesStack(name="k8s-cluster", namespace="flowyml", storage_class="standard")'
     needs_provisioning = True
 
     namespace: str = "flowyml"

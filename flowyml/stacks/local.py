@@ -29,6 +29,7 @@ class LocalStack(Stack):
     """
 
     stack_type = "local"
+    example = 'LocalStack(name="local", artifact_path=".flowyml/artifacts")'
     needs_provisioning = False
 
     name: str = "local"

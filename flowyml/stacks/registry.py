@@ -35,7 +35,7 @@ from flowyml.stacks.errors import (
     UnknownStackError,
 )
 from flowyml.stacks.local import LocalStack
-from flowyml.stacks.rules import did_you_mean
+from flowyml.stacks.suggest import unknown_stack_error
 
 __all__ = [
     "BUILTIN_LOCAL",
@@ -158,11 +158,8 @@ class StackRegistry:
         raise self._unknown(name)
 
     def _unknown(self, name: str) -> UnknownStackError:
-        suggestion = did_you_mean(name, self.list_stacks())
-        tail = f"; {suggestion}" if suggestion else ""
-        return UnknownStackError(
-            f"unknown stack {name!r}{tail}",
-            hint="run `flowyml stack list` to see the known stacks",
+        return unknown_stack_error(
+            name, [(e.name, e.stack.stack_type if e.stack else None) for e in self.entries()]
         )
 
     def active_name(self) -> str | None:
@@ -334,4 +331,7 @@ def _named(registry: StackRegistry, name: str, via: str) -> Stack:
     try:
         return registry.get_stack(name)
     except UnknownStackError as exc:
-        raise UnknownStackError(f"{exc.message} (chosen by {via})", hint=exc.hint) from None
+        message = exc.message.replace(
+            f"unknown stack {name!r}", f"unknown stack {name!r} (chosen by {via})", 1
+        )
+        raise UnknownStackError(message, hint=exc.hint) from None

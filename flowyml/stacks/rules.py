@@ -30,6 +30,7 @@ __all__ = [
     "check_gcs_bucket",
     "check_s3_bucket",
     "did_you_mean",
+    "ecr_registry_hint",
 ]
 
 
@@ -211,16 +212,37 @@ def check_ecr_registry_uri(value: str) -> str | None:
             f"ECR registry {value!r} is not of the form "
             "'<account>.dkr.ecr.<region>.amazonaws.com[/repository]'"
         )
-    if len(match["account"]) != 12:
+    account = match["account"]
+    if len(account) != 12:
+        placeholder = " (it looks like a placeholder)" if _looks_like_placeholder(account) else ""
         return (
-            f"ECR registry {value!r} has account id {match['account']!r}: "
-            "AWS account ids are 12 digits"
+            f"ECR registry {value!r} has a {len(account)}-digit account id {account!r}"
+            f"{placeholder}; AWS account ids have exactly 12 digits"
         )
     if match["region"] not in AWS_REGIONS:
         return f"ECR registry {value!r} names an unknown AWS region {match['region']!r}"
     if match["repo"] and (problem := check_ecr_repository(match["repo"])):
         return problem
     return None
+
+
+def _looks_like_placeholder(account: str) -> bool:
+    return len(set(account)) == 1 or account in "1234567890123456789" or account in "0123456789"
+
+
+def ecr_registry_hint(value: str) -> str:
+    """What to do about a bad ECR registry URI: the right form, with the user's own region and
+    repository kept, and where to find the account id."""
+    match = _ECR_URI_RE.fullmatch(value)
+    if match is None:
+        return "write it as <12-digit account id>.dkr.ecr.<region>.amazonaws.com[/repository]"
+    if len(match["account"]) == 12:
+        return "write it as <12-digit account id>.dkr.ecr.<region>.amazonaws.com[/repository]"
+    example = value.replace(match["account"], "<your 12-digit account id>", 1)
+    return (
+        f"use {example!r}; `aws sts get-caller-identity --query Account --output text` prints "
+        "your account id"
+    )
 
 
 def check_dockerhub_namespace(value: str) -> str | None:

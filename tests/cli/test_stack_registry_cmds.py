@@ -151,7 +151,7 @@ def test_register_refuses_invalid_stack(project: Path, tmp_path: Path) -> None:
 def test_unknown_name_in_every_command(project: Path, args: list[str]) -> None:
     result = invoke(*args)
     assert result.exit_code != 0  # type: ignore[attr-defined]
-    assert "did you mean 'production'" in str(result.exception)  # type: ignore[attr-defined]
+    assert "Did you mean 'production'" in str(result.exception)  # type: ignore[attr-defined]
     assert not (project / ".flowyml").exists()
 
 
@@ -177,12 +177,12 @@ BAD_CONFIGS = {
     "unset-variable": (
         "stacks:\n  p: {type: gcp, project_id: '${NOPE_VAR}', bucket_name: b-1}\n",
         ["stack", "list"],
-        "environment variable NOPE_VAR is not set",
+        "environment variable NOPE_VAR is not set and has no default. To fix: export NOPE_VAR=",
     ),
     "unknown-name": (
         GUIDE_CONFIG,
         ["stack", "set", "prodution"],
-        "unknown stack 'prodution'; did you mean 'production'?",
+        "unknown stack 'prodution'. Known stacks: local (local), production (gcp). Did you mean 'production' (the gcp stack)?",
     ),
     "unknown-name-delete": (GUIDE_CONFIG, ["stack", "delete", "nope"], "unknown stack 'nope'"),
     "register-missing-file": (

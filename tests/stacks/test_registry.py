@@ -21,6 +21,7 @@ from flowyml.stacks.registry import (
     resolve_stack,
     set_active_stack,
 )
+from flowyml.stacks.suggest import suggest_stack
 
 GCP = GCPStack(name="gcp-prod", project_id="my-gcp-project", bucket_name="my-artifacts")
 AWS = AWSStack(name="aws-prod", s3_bucket="my-artifacts")
@@ -90,9 +91,10 @@ def test_remove_clears_active_and_refuses_unknown(project: Path) -> None:
     registry.set_active_stack("gcp-prod")
     registry.remove_stack("gcp-prod")
     assert registry.active_name() is None
-    with pytest.raises(UnknownStackError, match="did you mean 'gcp-prod'") as info:
+    with pytest.raises(UnknownStackError, match="Did you mean 'gcp-prod'") as info:
         StackRegistry().register_stack(GCP) or registry.get_stack("gcp-prd")
-    assert "flowyml stack list" in str(info.value)
+    assert "Known stacks: local (local), gcp-prod (gcp)." in str(info.value)
+    assert "flowyml stack register FILE" in str(info.value)
     with pytest.raises(StackRegistryError, match="built-in"):
         registry.remove_stack("local")
 
@@ -168,3 +170,42 @@ def test_broken_chosen_stack_raises(project: Path) -> None:
 def test_set_active_stack_accepts_a_stack(project: Path) -> None:
     set_active_stack(GCP)
     assert get_active_stack() == GCP
+
+
+def test_guide_sequence_with_the_gcp_stack_called_production(project: Path) -> None:
+    """The guide registers `gcp_stack` and activates "gcp-prod"; a reader whose GCP stack is the
+    guide's `GCPStack(name="production", ...)` gets the GCP stack suggested, not `aws-prod`."""
+    registry = StackRegistry()
+    registry.register_stack(LocalStack())
+    registry.register_stack(
+        GCPStack(name="production", project_id="my-gcp-project", bucket_name="my-artifacts")
+    )
+    registry.register_stack(AWSStack(name="aws-prod", s3_bucket="my-artifacts"))
+    registry.set_active_stack("local")
+    with pytest.raises(UnknownStackError) as info:
+        registry.set_active_stack("gcp-prod")
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(
+        "unknown stack 'gcp-prod'. Known stacks: local (local), production (gcp), aws-prod (aws)."
+        " Did you mean 'production' (the gcp stack)? To fix:"
+    )
+    assert registry.active_name() == "local"  # the failed switch changed nothing
+
+
+@pytest.mark.parametrize(
+    ("name", "known", "expected"),
+    [
+        ("gcp-prod", [("production", "gcp"), ("aws-prod", "aws")], "production"),
+        ("aws-inference", [("production", "gcp"), ("aws-prod", "aws")], "aws-prod"),
+        ("k8s", [("local", "local"), ("k8s-cluster", "kubernetes")], "k8s-cluster"),
+        ("gcp-prod", [("local", "local"), ("aws-prod", "aws")], None),  # no GCP stack at all
+        ("prodution", [("local", "local"), ("production", "gcp")], "production"),
+        ("gcp-train", [("gcp-prod", "gcp"), ("gcp-train2", "gcp"), ("x", None)], "gcp-train2"),
+        ("zzz", [("local", "local")], None),
+    ],
+)
+def test_suggestion_follows_the_type_the_name_says(
+    name: str, known: list[tuple[str, str | None]], expected: str | None
+) -> None:
+    assert suggest_stack(name, known) == expected

@@ -6,7 +6,7 @@ import pytest
 
 from flowyml.stacks import rules
 from flowyml.stacks.aws import AWSStack, EKSClusterSpec, NodeGroupSpec
-from flowyml.stacks.components import ResourceConfig
+from flowyml.stacks.components import ECRContainerRegistry, ResourceConfig
 from flowyml.stacks.errors import StackError, StackValidationError
 from flowyml.stacks.gcp import CloudSQLSpec, GCPStack, GKEClusterSpec, NodePoolSpec
 from flowyml.stacks.k8s import KubernetesStack
@@ -125,6 +125,30 @@ def test_guide_aws_registry_has_a_nine_digit_account() -> None:
     )
     problems = stack.validate(raise_on_error=False)
     assert [p.path for p in problems] == ["ecr_registry"]
+    (found,) = problems
+    # What is wrong, exactly: the digit count, that it is a placeholder, and the rule.
+    assert found.message == (
+        "ECR registry '123456789.dkr.ecr.us-east-1.amazonaws.com' has a 9-digit account id "
+        "'123456789' (it looks like a placeholder); AWS account ids have exactly 12 digits"
+    )
+    # How to fix it: the same URI with the account to fill in, where to find it, or no URI.
+    assert found.hint is not None
+    assert "'<your 12-digit account id>.dkr.ecr.us-east-1.amazonaws.com'" in found.hint
+    assert "aws sts get-caller-identity" in found.hint
+    assert "leave ecr_registry unset" in found.hint
+    fixed = AWSStack.from_dict(
+        {**stack.to_dict(), "ecr_registry": "123456789012.dkr.ecr.us-east-1.amazonaws.com"}
+    )
+    assert fixed.validate(raise_on_error=False) == []
+    assert AWSStack(name="aws-prod", s3_bucket="my-artifacts").validate() == []
+
+
+def test_ecr_account_that_is_no_placeholder_is_not_called_one() -> None:
+    message = rules.check_ecr_registry_uri("84719203.dkr.ecr.eu-west-1.amazonaws.com/repo")
+    assert message is not None and "8-digit account id '84719203'" in message
+    assert "placeholder" not in message
+    hint = ECRContainerRegistry(uri="84719203.dkr.ecr.eu-west-1.amazonaws.com/repo").problems("r")
+    assert hint[0].hint is not None and "eu-west-1.amazonaws.com/repo" in hint[0].hint
 
 
 def test_validate_raises_one_error_listing_every_problem() -> None:

@@ -50,7 +50,7 @@ class ECRContainerRegistry(Component):
         return problem(
             f"{path}.uri",
             rules.check_ecr_registry_uri(self.uri),
-            "use <12-digit account>.dkr.ecr.<region>.amazonaws.com[/repository]",
+            rules.ecr_registry_hint(self.uri),
         )
 
 
