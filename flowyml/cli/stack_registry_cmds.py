@@ -36,36 +36,45 @@ def _provisioned(root: Path, stack: Any) -> bool:
 @click.command("list")
 @_json_option
 def list_cmd(as_json: bool) -> None:
-    """List known stacks: name, type, active, provisioned, where declared."""
+    """List known stacks: name, type, active, provisioned, where declared.
+
+    A declared stack that does not load (unset variable, bad field) is listed with its error;
+    the command then exits non-zero with that error, so nothing broken goes unnoticed.
+    """
     from flowyml.stacks.registry import StackRegistry
 
     registry = StackRegistry()
     entries = registry.entries()
-    for entry in entries:
-        if entry.error is not None:
-            raise entry.error
     active = registry.active_name()
     rows = [
         {
             "name": e.name,
-            "type": e.stack.stack_type if e.stack else None,
+            "type": e.stack_type,
             "active": e.name == active,
-            "provisioned": _provisioned(registry.root, e.stack),
+            "provisioned": _provisioned(registry.root, e.stack) if e.stack else None,
             "source": e.source,
+            "error": str(e.error) if e.error is not None else None,
         }
         for e in entries
     ]
     if as_json:
         echo_json({"stacks": rows, "active": active})
-        return
+    else:
+        _print_table(rows, active)
+    broken = [e.error for e in entries if e.error is not None]
+    if broken:
+        raise broken[0]
+
+
+def _print_table(rows: list[dict[str, Any]], active: str | None) -> None:
     header = ("", "NAME", "TYPE", "PROVISIONED", "SOURCE")
     table = [header] + [
         (
             "*" if r["active"] else "",
             r["name"],
             r["type"] or "?",
-            "yes" if r["provisioned"] else "no",
-            r["source"],
+            {True: "yes", False: "no", None: "?"}[r["provisioned"]],
+            r["source"] + (" (does not load: see the error below)" if r["error"] else ""),
         )
         for r in rows
     ]
@@ -157,9 +166,7 @@ def register_cmd(file: Path, as_json: bool) -> None:
     stacks = load_stack_file(file)
     for stack in stacks:
         stack.validate()
-    registry = StackRegistry()
-    for stack in stacks:
-        registry.register_stack(stack)
+    StackRegistry().register_stacks(stacks)  # all or none
     if as_json:
         echo_json({"registered": [{"name": s.name, "type": s.stack_type} for s in stacks]})
         return

@@ -80,6 +80,7 @@ class ProjectConfig:
         default_stack: The ``default_stack`` key, if any.
         environments: ``ENVIRONMENT`` value -> stack name.
         sources: Stack name -> ``file:line`` where it is declared.
+        declared_types: Stack name -> the ``type:`` written (known even when the entry is broken).
         files: The files read.
     """
 
@@ -87,6 +88,7 @@ class ProjectConfig:
     environments: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ENVIRONMENTS))
     sources: dict[str, str] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    declared_types: dict[str, str] = field(default_factory=dict)
     _built: dict[str, Stack] = field(default_factory=dict, repr=False)
     _failed: dict[str, StackConfigError] = field(default_factory=dict, repr=False)
     _pending: dict[str, Callable[[], Stack]] = field(default_factory=dict, repr=False)
@@ -211,7 +213,7 @@ def _load_file(file: Path, env: Mapping[str, str], config: ProjectConfig) -> Non
         return
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise _unknown_key(file, lines.get((key,), 1), key, TOP_LEVEL_KEYS, "top level")
+            raise _unknown_key(file, lines.get((key,), 1), (key,), TOP_LEVEL_KEYS)
     if data.get("default_stack") is not None:
         config.default_stack = _text(file, lines, ("default_stack",), data["default_stack"], env)
     environments = data.get("environments") or {}
@@ -256,6 +258,8 @@ def _add_stack(
         config._failed[name] = error
         return
     config.sources[name] = where
+    if isinstance(entry, dict) and isinstance(entry.get("type"), str):
+        config.declared_types[name] = entry["type"]
     config._pending[name] = functools.partial(_build_stack, file, name, entry, path, lines, env)
 
 
@@ -272,14 +276,17 @@ def _build_stack(
         raise StackConfigError(f"{file}:{line}: stack {name!r} must be a mapping of fields")
     if "type" not in entry:
         raise StackConfigError(
-            f"{file}:{line}: stacks.{name}: missing `type`",
+            f"{file}:{line}: {_dotted(path or (name,))}: missing `type`",
             hint=f"add `type:` with one of {', '.join(sorted(STACK_TYPES))}",
         )
     type_line = lines.get((*path, "type"), line)
     try:
         klass = stack_class(str(entry["type"]))
     except StackConfigError as exc:
-        raise StackConfigError(f"{file}:{type_line}: {exc.message}", hint=exc.hint) from None
+        raise StackConfigError(
+            f"{file}:{type_line}: {_dotted((*(path or (name,)), 'type'))}: {exc.message}",
+            hint=exc.hint,
+        ) from None
     fields = {k: v for k, v in entry.items() if k != "type"}
     if "name" in fields and fields["name"] != name:
         raise StackConfigError(
@@ -291,7 +298,10 @@ def _build_stack(
     for key in fields:
         if key not in klass.model_fields:
             raise _unknown_key(
-                file, lines.get((*path, key), line), key, [*klass.model_fields, "type"], name
+                file,
+                lines.get((*path, key), line),
+                (*(path or (name,)), key),
+                [*klass.model_fields, "type"],
             )
     fields = _interpolate_tree(fields, file, path, lines, env)
     try:
@@ -321,12 +331,14 @@ def _dotted(path: tuple[str | int, ...]) -> str:
     return text
 
 
-def _unknown_key(file: Path, line: int, key: str, allowed: Any, where: str) -> StackConfigError:
-    suggestion = did_you_mean(key, allowed)
+def _unknown_key(
+    file: Path, line: int, path: tuple[str | int, ...], allowed: Any
+) -> StackConfigError:
+    suggestion = did_you_mean(str(path[-1]), allowed)
     tail = f"; {suggestion}" if suggestion else ""
     return StackConfigError(
-        f"{file}:{line}: unknown key {key!r} in {where}{tail}",
-        hint=f"allowed keys: {', '.join(sorted(allowed))}",
+        f"{file}:{line}: {_dotted(path)}: unknown key{tail}",
+        hint=f"allowed keys here: {', '.join(sorted(allowed))}",
     )
 
 
@@ -341,13 +353,33 @@ def _validation_error(
     loc = _data_path(tuple(err.get("loc", ())), path, lines)
     line = _line_of(path + loc, lines)
     _, message = error_lines(exc)[0]
-    if err.get("type") == "extra_forbidden" and loc:
+    hint = None
+    kind = err.get("type")
+    if kind == "extra_forbidden" and loc:
+        message = "unknown key"
         allowed = _fields_at(klass, loc[:-1])
         if allowed and (suggestion := did_you_mean(str(loc[-1]), allowed)):
             message += f"; {suggestion}"
+        if allowed:
+            hint = f"allowed keys here: {', '.join(allowed)}"
+    elif kind == "union_tag_invalid":
+        ctx = err.get("ctx") or {}
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+        message = f"unknown {ctx.get('discriminator', 'kind')} {ctx.get('tag')!r}".replace(
+            "'kind'", "kind"
+        )
+        if suggestion := did_you_mean(str(ctx.get("tag")), tags):
+            message += f"; {suggestion}"
+        hint = f"use one of: {', '.join(tags)}"
+    elif kind == "union_tag_not_found":
+        message = "missing `kind`"
+        kinds = _kinds_at(klass, loc)
+        hint = f"add `kind:` with one of: {', '.join(kinds)}" if kinds else "add `kind:`"
+    elif kind == "missing" and loc:
+        hint = f"add `{loc[-1]}:` to {_dotted(path + loc[:-1])}"
     count = len(exc.errors())
     more = f" (and {count - 1} more)" if count > 1 else ""
-    return StackConfigError(f"{file}:{line}: {_dotted(path + loc)}: {message}{more}")
+    return StackConfigError(f"{file}:{line}: {_dotted(path + loc)}: {message}{more}", hint=hint)
 
 
 def _data_path(
@@ -369,6 +401,20 @@ def _line_of(path: tuple[str | int, ...], lines: Lines) -> int:
 
 def _fields_at(klass: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
     """Field names of the model found at ``loc`` inside ``klass`` (best effort)."""
+    return sorted({name for model in _models_at(klass, loc) for name in model.model_fields})
+
+
+def _kinds_at(klass: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The ``kind`` values of the component union at ``loc`` inside ``klass`` (best effort)."""
+    kinds = []
+    for model in _models_at(klass, loc):
+        info = model.model_fields.get("kind")
+        if info is not None and isinstance(info.default, str):
+            kinds.append(info.default)
+    return kinds
+
+
+def _models_at(klass: type[BaseModel], loc: tuple[str | int, ...]) -> list[type[BaseModel]]:
     models: list[type[BaseModel]] = [klass]
     for part in loc:
         if isinstance(part, int):
@@ -381,7 +427,7 @@ def _fields_at(klass: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
         models = found
         if not models:
             return []
-    return sorted({name for model in models for name in model.model_fields})
+    return models
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

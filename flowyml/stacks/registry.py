@@ -21,6 +21,7 @@ Read-only operations never create ``.flowyml/``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,19 @@ class StackEntry:
         source: ``"flowyml.yaml:3"``-style location, ``"registry"`` or ``"built-in"``.
         stack: The declaration, or ``None`` when it does not load.
         error: Why it does not load, or ``None``.
+        declared_type: The ``type:`` its file declares (known even when it does not load).
     """
 
     name: str
     source: str
     stack: Stack | None
     error: StackError | None = None
+    declared_type: str | None = None
+
+    @property
+    def stack_type(self) -> str | None:
+        """The stack's type: loaded, else as declared, else ``None``."""
+        return self.stack.stack_type if self.stack is not None else self.declared_type
 
 
 def _empty() -> dict[str, Any]:
@@ -120,7 +128,11 @@ class StackRegistry:
         for name in [*config.sources]:
             out.append(
                 StackEntry(
-                    name, config.sources[name], config.stacks.get(name), config.errors.get(name)
+                    name,
+                    config.sources[name],
+                    config.stacks.get(name),
+                    config.errors.get(name),
+                    config.declared_types.get(name),
                 )
             )
         seen = {entry.name for entry in out}
@@ -158,9 +170,7 @@ class StackRegistry:
         raise self._unknown(name)
 
     def _unknown(self, name: str) -> UnknownStackError:
-        return unknown_stack_error(
-            name, [(e.name, e.stack.stack_type if e.stack else None) for e in self.entries()]
-        )
+        return unknown_stack_error(name, [(e.name, e.stack_type) for e in self.entries()])
 
     def active_name(self) -> str | None:
         """The active stack's name, or ``None``."""
@@ -193,12 +203,36 @@ class StackRegistry:
             StackRegistryError: A config file declares a different stack of that name, or the
                 stack holds a literal secret (registrations are stored on disk: use ``${VAR}``).
         """
+        self.register_stacks([stack])
+
+    def register_stacks(self, stacks: Sequence[Stack]) -> None:
+        """Record every stack of ``stacks``, or none of them: all are checked before one write.
+
+        Raises:
+            StackRegistryError: As :meth:`register_stack`, for any of them (nothing is written).
+        """
+        config = self.config()
+        records: dict[str, dict[str, Any]] = {}
+        for stack in stacks:
+            data = self._record(stack, config)
+            if data is not None:
+                records[stack.name] = data
+        if not records:
+            return
+
+        def change(doc: dict[str, Any]) -> None:
+            doc.setdefault("stacks", {}).update(records)
+
+        self._file().update(change)
+
+    @staticmethod
+    def _record(stack: Stack, config: ProjectConfig) -> dict[str, Any] | None:
+        """What to store for ``stack`` (``None``: the config already declares it as is)."""
         if not isinstance(stack, Stack):
             raise StackRegistryError(f"register_stack expects a Stack, got {type(stack).__name__}")
-        config = self.config()
         if stack.name in config.sources:
             if config.stacks.get(stack.name) == stack:
-                return
+                return None
             raise StackRegistryError(
                 f"stack {stack.name!r} is declared in {config.sources[stack.name]}",
                 hint="edit it there, or register this stack under another name",
@@ -211,11 +245,7 @@ class StackRegistry:
                 "stored on disk",
                 hint="give the secret as ${VAR} (an environment variable reference)",
             )
-
-        def change(doc: dict[str, Any]) -> None:
-            doc.setdefault("stacks", {})[stack.name] = data
-
-        self._file().update(change)
+        return data
 
     def set_active_stack(self, name: str) -> Stack:
         """Make ``name`` the active stack.

@@ -216,3 +216,96 @@ def test_real_process_happy_path(tmp_path: Path) -> None:
     done = flowyml(root, "stack", "list", "--json")
     assert done.returncode == 0
     assert json.loads(done.stdout)["active"] == "production"
+
+
+NAME_COMMANDS = [["describe"], ["set"], ["validate"], ["delete"]]
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("command", NAME_COMMANDS, ids=lambda c: c[0])
+def test_unknown_name_real_process(
+    tmp_path: Path, command: list[str], json_flag: list[str]
+) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "flowyml.yaml").write_text(GUIDE_CONFIG)
+    done = flowyml(root, "stack", *command, "gcp-prd", *json_flag)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(
+        "Error: unknown stack 'gcp-prd'. Known stacks: local (local), production (gcp). "
+        "Did you mean 'production' (the gcp stack)? To fix: "
+    )
+    assert not (root / ".flowyml").exists()
+
+
+# Every bad input, in every command: a FlowymlError (one line), non-zero exit, nothing written.
+BAD_INPUTS = {
+    "malformed-yaml": "stacks:\n  s: [1\n",
+    "unknown-type": "stacks:\n  s: {type: lokal}\n",
+    "missing-field": "stacks:\n  s: {type: gcp, project_id: my-gcp-project}\n",
+    "wrong-quantity": "stacks:\n  s:\n    type: local\n    resources: {cpu: two}\n",
+    "unset-variable": "stacks:\n  s: {type: gcp, project_id: '${NOPE_VAR}', bucket_name: b-1}\n",
+    "unknown-key": "stacks:\n  s: {type: local, artefact_path: x}\n",
+}
+ALL_COMMANDS = [["list"], ["describe", "s"], ["set", "s"], ["validate", "s"], ["delete", "s"]]
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_every_bad_input_in_every_command(project: Path, case: str, command: list[str]) -> None:
+    (project / "flowyml.yaml").write_text(BAD_INPUTS[case])
+    for args in (command, [*command, "--json"], ["register", str(project / "flowyml.yaml")]):
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.output)  # type: ignore[attr-defined]
+        error = result.exception  # type: ignore[attr-defined]
+        assert isinstance(error, FlowymlError), repr(error)
+        assert "\n" not in str(error) and "flowyml.yaml:" in str(error)
+        assert not (project / ".flowyml").exists()
+
+
+def test_list_shows_the_stacks_that_load_then_fails_on_the_broken_one(project: Path) -> None:
+    # GUIDE_CONFIG here has defaults; the guide's own file has none: production then is broken.
+    (project / "flowyml.yaml").write_text(
+        GUIDE_CONFIG.replace("${GCP_PROJECT_ID:-my-gcp-project}", "${GCP_PROJECT_ID}")
+    )
+    result = invoke("list", "--json")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "environment variable GCP_PROJECT_ID is not set" in str(result.exception)  # type: ignore[attr-defined]
+    rows = json.loads(result.stdout)["stacks"]  # type: ignore[attr-defined]
+    assert [(r["name"], r["type"], r["provisioned"]) for r in rows] == [
+        ("local", "local", True),
+        ("production", "gcp", None),
+    ]
+    assert rows[0]["error"] is None and "GCP_PROJECT_ID" in rows[1]["error"]
+    text = invoke("list").stdout  # type: ignore[attr-defined]
+    assert "production  gcp" in text and "does not load" in text
+    assert not (project / ".flowyml").exists()
+
+
+def test_register_writes_all_stacks_or_none(project: Path, tmp_path: Path) -> None:
+    file = tmp_path / "two.yaml"
+    file.write_text(
+        "stacks:\n"
+        "  ok-one: {type: aws, s3_bucket: my-artifacts}\n"
+        "  with-secret:\n"
+        "    type: custom\n"
+        "    executor: {kind: local}\n"
+        "    artifact_store: {kind: local, path: a}\n"
+        "    metadata_store: {kind: postgresql, host: h, database: d, user: u, password: hunter2}\n"
+    )
+    result = invoke("register", str(file))
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "literal secret at metadata_store.password" in str(result.exception)  # type: ignore[attr-defined]
+    assert not (project / ".flowyml").exists()  # not even ok-one
+    file.write_text(file.read_text().replace("hunter2", "'${DB_PASSWORD}'"))
+    assert invoke("register", str(file)).exit_code == 0  # type: ignore[attr-defined]
+    stored = (project / ".flowyml" / "registry.json").read_text()
+    assert "${DB_PASSWORD}" in stored and "hunter2" not in stored
+    assert [r["name"] for r in json.loads(invoke("list", "--json").stdout)["stacks"]] == [
+        "local",
+        "production",
+        "ok-one",
+        "with-secret",
+    ]

@@ -76,11 +76,12 @@ def _write(root: Path, text: str, name: str = "flowyml.yaml") -> Path:
         ),
         (
             "stacks:\n  a:\n    type: lokal\n",
-            "flowyml.yaml:3: unknown stack type 'lokal'; did you mean 'local'?",
+            "flowyml.yaml:3: stacks.a.type: unknown stack type 'lokal'; did you mean 'local'?",
         ),
         (
             "stacks:\n  p:\n    type: gcp\n    project_id: my-gcp-project\n",
-            "flowyml.yaml:2: stacks.p.bucket_name: required field is missing",
+            "flowyml.yaml:2: stacks.p.bucket_name: required field is missing. To fix: add "
+            "`bucket_name:` to stacks.p",
         ),
         (
             "stacks:\n  a:\n    type: local\n    resources:\n      memory: 32GB\n",
@@ -92,21 +93,48 @@ def _write(root: Path, text: str, name: str = "flowyml.yaml") -> Path:
         ),
         (
             "stack:\n  a: {type: local}\n",
-            "flowyml.yaml:1: unknown key 'stack' in top level; did you mean 'stacks'?",
+            "flowyml.yaml:1: stack: unknown key; did you mean 'stacks'? To fix: allowed keys here: "
+            "default_stack, environments, stacks",
         ),
         (
             "stacks:\n  a:\n    type: local\n    artefact_path: x\n",
-            "flowyml.yaml:4: unknown key 'artefact_path' in a; did you mean 'artifact_path'?",
+            "flowyml.yaml:4: stacks.a.artefact_path: unknown key; did you mean 'artifact_path'?",
         ),
         (
             "stacks:\n  a:\n    type: local\n    resources:\n      memroy: 1Gi\n",
-            "flowyml.yaml:5: stacks.a.resources.memroy: unknown field; did you mean 'memory'?",
+            "flowyml.yaml:5: stacks.a.resources.memroy: unknown key; did you mean 'memory'?",
         ),
         (
             "stacks:\n  a:\n    type: local\n    executor: {kind: local, max_workerz: 2}\n",
-            "stacks.a.executor.max_workerz: unknown field; did you mean 'max_workers'?",
+            "stacks.a.executor.max_workerz: unknown key; did you mean 'max_workers'?",
         ),
         ("stacks:\n  a:\n    artifact_path: x\n", "flowyml.yaml:2: stacks.a: missing `type`"),
+        (
+            "stacks:\n  g:\n    type: gcp\n    project_id: my-gcp-project\n    bucket_name: b-1\n"
+            "    cluster:\n      node_pools:\n        - name: a\n          resources:\n"
+            "            machine_typ: n1-standard-4\n",
+            "flowyml.yaml:10: stacks.g.cluster.node_pools[0].resources.machine_typ: unknown key; "
+            "did you mean 'machine_type'?",
+        ),
+        (
+            "stacks:\n  g:\n    type: gcp\n    project_id: my-gcp-project\n    bucket_name: b-1\n"
+            "    database:\n      tierr: db-f1-micro\n",
+            "flowyml.yaml:7: stacks.g.database.tierr: unknown key; did you mean 'tier'?",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    metadata_store: {kind: postgres}\n",
+            "flowyml.yaml:4: stacks.a.metadata_store: unknown kind 'postgres'; did you mean "
+            "'postgresql'? To fix: use one of: sqlite, postgresql, mysql, cloudsql",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    executor: {max_workers: 2}\n",
+            "flowyml.yaml:4: stacks.a.executor: missing `kind`. To fix: add `kind:` with one of: "
+            "local, remote, kubernetes, vertex_ai",
+        ),
+        (
+            "stacks:\n  a:\n    type: local\n    docker: {image: x, imagee: y}\n",
+            "flowyml.yaml:4: stacks.a.docker.imagee: unknown key; did you mean 'image'?",
+        ),
         ("stacks:\n  a: {type: local}\n  a: {type: local}\n", "flowyml.yaml:3: duplicate key 'a'"),
         ("- 1\n- 2\n", "the top level must be a mapping"),
     ],
