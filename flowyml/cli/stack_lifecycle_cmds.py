@@ -111,7 +111,10 @@ def _confirm(operation: str, stack: Stack, yes: bool, question: str) -> None:
 
         raise ConfirmationRequiredError(operation, stack.name)
     if not click.confirm(question, default=False, err=True):
-        raise click.Abort()
+        # A "no" is a decision, not an interruption: exit 1 (like a refused confirmation),
+        # saying that nothing was touched.
+        _note(f"Nothing changed: {operation} of stack {stack.name} declined.")
+        raise SystemExit(1)
 
 
 def _echo_diagnostics(plan: Plan) -> None:

@@ -21,6 +21,9 @@ from flowyml.provision.state import stack_lock
 
 REPO = Path(__file__).resolve().parents[2]
 
+# The provider SDKs warn about their own deprecated aliases when a module is imported.
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -159,3 +162,225 @@ def test_cloud_preview_without_pulumi_falls_back_offline_with_a_note(project: Pa
     assert result.returncode == 0, result.stderr
     assert "previewing offline" in result.stderr
     assert "production" in result.stdout
+
+
+def _record_outputs(project: Path, values: dict[str, str], secrets: set[str]) -> None:
+    from flowyml.core.outputs import StackOutputs
+    from flowyml.provision.state import save_outputs
+
+    os.environ["FLOWYML_PASSPHRASE"] = "test-passphrase"
+    try:
+        save_outputs(
+            StackOutputs("production", values, frozenset(secrets), engine="pulumi"),
+            project / ".flowyml",
+        )
+    finally:
+        del os.environ["FLOWYML_PASSPHRASE"]
+
+
+def test_outputs_mask_secrets_unless_asked(project: Path) -> None:
+    url = "postgresql+psycopg://flowyml:Sup3r-s3cret@/flowyml?host=/cloudsql/p:us-central1:i"
+    _record_outputs(
+        project, {"artifact_uri": "gs://my-artifacts", "metadata_url": url}, {"metadata_url"}
+    )
+    assert "Sup3r-s3cret" not in (project / ".flowyml/stacks/production/outputs.json").read_text()
+
+    text = _run(project, "outputs", "production")
+    as_json = _run(project, "outputs", "production", "--json")
+    shown = _run(project, "outputs", "production", "--json", "--show-secrets")
+
+    assert text.returncode == as_json.returncode == shown.returncode == 0, text.stderr
+    assert "metadata_url = [secret]" in text.stdout and "gs://my-artifacts" in text.stdout
+    for result in (text, as_json):
+        assert "Sup3r-s3cret" not in result.stdout + result.stderr
+    doc = json.loads(as_json.stdout)
+    assert doc["outputs"]["metadata_url"] == "[secret]" and doc["secrets"] == ["metadata_url"]
+    assert json.loads(shown.stdout)["outputs"]["metadata_url"] == url
+    # The wrong passphrase cannot reveal them: one line, no traceback.
+    wrong = _run(project, "outputs", "production", "--show-secrets", FLOWYML_PASSPHRASE="other")
+    assert wrong.returncode == 1 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+    assert "Sup3r-s3cret" not in wrong.stdout + wrong.stderr
+
+
+def test_stack_budget_in_the_declaration_gates_with_exit_3(project: Path) -> None:
+    declared = (project / "stacks" / "production.yaml").read_text()
+    (project / "stacks" / "production.yaml").write_text(declared + "budget: 5\n")
+
+    over = _run(project, "preview", "production", "--offline")
+    raised = _run(project, "preview", "production", "--offline", "--max-monthly-cost", "100")
+
+    assert over.returncode == 3
+    (line,) = _error_lines(over)
+    assert "over the budget of $5.00 by $" in line
+    assert "+ metadata" in over.stdout  # the plan is still shown
+    assert raised.returncode == 0, raised.stderr  # the option overrides the declared budget
+
+
+def _recorded_checkpoint(project: Path, stack_name: str) -> list[dict[str, object]]:
+    """Record the stack's program as the file backend would after `up` (secrets as ciphertext)."""
+    from flowyml.infra import program_for
+    from flowyml.provision.mock_eval import evaluate_program
+    from flowyml.stacks.registry import StackRegistry
+
+    env = os.environ.copy()
+    os.environ["FLOWYML_PROJECT_DIR"] = str(project)
+    try:
+        stack = StackRegistry(root=project).get_stack(stack_name)
+        evaluation = evaluate_program(program_for(stack), project="flowyml", stack=stack_name)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    resources: list[dict[str, object]] = [
+        {
+            "urn": f"urn:pulumi:{stack_name}::flowyml::pulumi:pulumi:Stack::flowyml-{stack_name}",
+            "custom": False,
+            "type": "pulumi:pulumi:Stack",
+        },
+    ]
+    for r in evaluation.resources:
+        inputs = {
+            k: ({**secret, "ciphertext": "v1:CIPHERTEXT"} if k in r.secret_inputs else v)
+            for k, v in r.inputs.items()
+        }
+        resources.append(
+            {"urn": r.urn, "type": r.type, "custom": r.custom, "inputs": inputs, "parent": r.parent}
+        )
+    path = project / ".flowyml/pulumi/.pulumi/stacks/flowyml" / f"{stack_name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {"version": 3, "checkpoint": {"stack": stack_name, "latest": {"resources": resources}}}
+        )
+    )
+    return resources
+
+
+def test_plan_json_is_the_terraform_like_envelope_and_holds_no_secret(project: Path) -> None:
+    from flowyml.provision.mock_eval import default_state
+
+    _recorded_checkpoint(project, "production")
+    # A region change moves the bucket (forces a replace) and other resources in place.
+    result = _run(
+        project, "preview", "production", "--offline", "--json", GCP_REGION="europe-west1"
+    )
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+
+    assert plan["format_version"] == "1.0"
+    assert {"stack", "operation", "engine", "summary", "resource_changes"} <= set(plan)
+    for change in plan["resource_changes"]:
+        assert {
+            "address",
+            "type",
+            "actions",
+            "before",
+            "after",
+            "after_unknown",
+            "sensitive",
+            "replace_paths",
+        } <= set(change)
+        assert change["address"].startswith("urn:pulumi:production::flowyml::")
+        assert isinstance(change["actions"], list) and change["actions"]
+        for key in change["sensitive"]:
+            for side in ("before", "after"):
+                if change[side] is not None and key in change[side]:
+                    assert change[side][key] == "[secret]", (change["name"], side, key)
+    by_name = {c["name"]: c for c in plan["resource_changes"]}
+    bucket = by_name["artifacts"]
+    assert "delete" in bucket["actions"] and "create" in bucket["actions"]
+    assert "location" in bucket["replace_paths"]
+    assert bucket["before"]["location"] != bucket["after"]["location"]
+    assert by_name["metadata-user"]["sensitive"] == ["password"]
+    # Neither the generated password (as the mocks make it) nor the ciphertext appears.
+    _id, state = default_state(
+        "random:index/randomPassword:RandomPassword", "metadata-password", {}
+    )
+    assert state["result"] not in result.stdout
+    assert "CIPHERTEXT" not in result.stdout
+
+
+class _CheckpointEngine:
+    """Stands in for PulumiEngine (its real path needs the Pulumi CLI, not installable here):
+    destroy_preview reads the recorded checkpoint like the offline planner; destroy records
+    that it was called."""
+
+    name = "pulumi"
+
+    def __init__(self) -> None:
+        from flowyml.provision.offline import OfflinePlanner
+
+        self._planner = OfflinePlanner()
+        self.destroyed = False
+
+    def destroy_preview(self, stack: object) -> object:
+        return self._planner.destroy_preview(stack)  # type: ignore[arg-type]
+
+    def destroy(self, stack: object, on_event: object = None) -> object:
+        self.destroyed = True
+        return self._planner.destroy_preview(stack)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("stack_name", ["production", "aws-prod"])
+def test_destroy_lists_what_goes_and_flags_data(
+    project: Path, monkeypatch: pytest.MonkeyPatch, stack_name: str
+) -> None:
+    from click.testing import CliRunner
+
+    from flowyml.cli.stack_lifecycle_cmds import destroy_cmd
+    from flowyml.provision import select
+
+    for var in ("GCP_REGION", "GCP_PROJECT_ID", "GCP_BUCKET", "AWS_REGION", "AWS_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
+    resources = _recorded_checkpoint(project, stack_name)
+    monkeypatch.setenv("FLOWYML_PROJECT_DIR", str(project))
+    engine = _CheckpointEngine()
+    monkeypatch.setattr(select, "engine_for", lambda *a, **k: select.Choice(engine))
+
+    refused = CliRunner().invoke(destroy_cmd, [stack_name])
+    assert refused.exit_code == 1 and not engine.destroyed
+    result = CliRunner().invoke(destroy_cmd, [stack_name, "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert engine.destroyed
+    flagged = {line.split()[2] for line in result.output.splitlines() if "[DATA:" in line}
+    data = {
+        "production": {"artifacts", "metadata", "metadata-db", "registry"},
+        "aws-prod": {"artifacts", "metadata", "registry"},
+    }[stack_name]
+    assert data <= flagged, flagged
+    assert "runner" not in flagged
+    assert f"deletes {len(resources) - 1} resource(s)" in result.output
+
+
+def test_up_on_a_terminal_shows_the_priced_plan_and_asks(project: Path) -> None:
+    import pexpect
+
+    def up() -> pexpect.spawn:
+        return pexpect.spawn(
+            sys.executable,
+            ["-m", "flowyml.cli", "stack", "up", "local"],
+            cwd=str(project),
+            env=_env(project),
+            encoding="utf-8",
+            timeout=60,
+        )
+
+    declined = up()
+    declined.expect(r"Monthly cost: .*\$0\.00/mo")
+    declined.expect(r"Apply these changes to stack local\? \[y/N\]")
+    declined.sendline("n")
+    declined.expect("Nothing changed: up of stack local declined.")
+    declined.expect(pexpect.EOF)
+    declined.close()
+    assert declined.exitstatus == 1
+    assert not (project / ".flowyml" / "metadata.db").exists()
+
+    accepted = up()
+    accepted.expect(r"\[y/N\]")
+    accepted.sendline("y")
+    accepted.expect("Stack local is up: 2 created")
+    accepted.expect(pexpect.EOF)
+    accepted.close()
+    assert accepted.exitstatus == 0
+    assert (project / ".flowyml" / "metadata.db").is_file()
