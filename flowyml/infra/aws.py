@@ -210,6 +210,7 @@ def _declare(stack: Any) -> None:
             keys.REGISTRY_URI: repo.repository_url,
             keys.SERVICE_ACCOUNT: role.arn,
             keys.EXECUTOR: executor,
+            keys.EXECUTOR_ENDPOINT: cluster_endpoint if executor == "kubernetes" else None,
             keys.CLUSTER_ENDPOINT: cluster_endpoint,
             keys.KUBECONFIG: kubeconfig,
             keys.NAMESPACE: namespace,

@@ -210,6 +210,11 @@ def _declare(stack: Any) -> None:
             keys.REGISTRY_URI: registry_uri,
             keys.SERVICE_ACCOUNT: account.email,
             keys.EXECUTOR: executor,
+            keys.EXECUTOR_ENDPOINT: vertex_endpoint(region)
+            if executor == "vertex"
+            else cluster_endpoint
+            if executor == "kubernetes"
+            else None,
             keys.CLUSTER_ENDPOINT: cluster_endpoint,
             keys.KUBECONFIG: kubeconfig,
             keys.NAMESPACE: namespace,
@@ -218,6 +223,11 @@ def _declare(stack: Any) -> None:
         },
         secrets=SECRET_OUTPUTS,
     )
+
+
+def vertex_endpoint(region: str) -> str:
+    """The regional Vertex AI API endpoint jobs are submitted to."""
+    return f"https://{region}-aiplatform.googleapis.com"
 
 
 def _registry(

@@ -108,6 +108,7 @@ def test_exports_the_contract_keys(evaluate: Evaluate) -> None:
     assert evaluation.outputs[keys.EXECUTOR] == "local"
     assert evaluation.outputs[keys.REGION] == "us-east-1"
     assert keys.CLUSTER_ENDPOINT not in evaluation.outputs
+    assert keys.EXECUTOR_ENDPOINT not in evaluation.outputs  # steps run where the runner is
 
 
 def test_runner_policies_name_only_the_created_bucket_and_repository(evaluate: Evaluate) -> None:
@@ -182,6 +183,7 @@ def test_eks_node_groups_follow_resource_config(evaluate: Evaluate) -> None:
     }
     assert evaluation.outputs[keys.EXECUTOR] == "kubernetes"
     assert evaluation.outputs[keys.CLUSTER_ENDPOINT] == cluster.state["endpoint"]
+    assert evaluation.outputs[keys.EXECUTOR_ENDPOINT] == cluster.state["endpoint"]
     assert keys.KUBECONFIG in evaluation.secret_outputs
 
 

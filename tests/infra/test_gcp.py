@@ -100,6 +100,7 @@ def test_exports_the_contract_keys_with_the_metadata_url_secret(evaluate: Evalua
         "us-central1",
         "my-gcp-project",
     )
+    assert out[keys.EXECUTOR_ENDPOINT] == "https://us-central1-aiplatform.googleapis.com"
     assert evaluation.secret_outputs == {keys.METADATA_URL}
     password = evaluation.get("metadata-password", PASSWORD).state["result"]
     assert out[keys.METADATA_URL] == (
@@ -208,6 +209,7 @@ def test_gke_node_pools_follow_resource_config(evaluate: Evaluate) -> None:
     assert evaluation.outputs[keys.EXECUTOR] == "kubernetes"
     assert evaluation.outputs[keys.NAMESPACE] == "flowyml"
     assert evaluation.outputs[keys.CLUSTER_ENDPOINT].startswith("https://")
+    assert evaluation.outputs[keys.EXECUTOR_ENDPOINT] == evaluation.outputs[keys.CLUSTER_ENDPOINT]
     assert evaluation.secret_outputs == {keys.METADATA_URL, keys.KUBECONFIG}
     assert "gke-gcloud-auth-plugin" in evaluation.outputs[keys.KUBECONFIG]
 
