@@ -1,6 +1,6 @@
 """``flowyml.yaml`` and ``stacks/*.yaml``: stacks declared in files.
 
-Format (JSON Schema: :func:`config_schema`, ``flowyml stack schema``)::
+Format (JSON Schema: :func:`flowyml.stacks.schema.config_schema`, ``flowyml stack schema``)::
 
     default_stack: local            # optional
     environments:                   # optional; ENVIRONMENT value -> stack name
@@ -49,6 +49,7 @@ from flowyml.stacks.base import Stack
 from flowyml.stacks.errors import StackConfigError, UnknownStackError
 from flowyml.stacks.interpolation import interpolate
 from flowyml.stacks.rules import did_you_mean
+from flowyml.stacks.schema import config_schema
 from flowyml.stacks.secret_refs import env_reference
 from flowyml.stacks.stack_types import STACK_TYPES, stack_class
 
@@ -457,39 +458,3 @@ def select_stack_name(
     if environment and environment in config.environments:
         return config.environments[environment]
     return config.default_stack
-
-
-def config_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of ``flowyml.yaml`` for editors."""
-    defs: dict[str, Any] = {}
-    choices = []
-    for type_name, klass in sorted(STACK_TYPES.items()):
-        schema = klass.model_json_schema(ref_template="#/$defs/{model}")
-        defs.update(schema.pop("$defs", {}))
-        schema["properties"] = {"type": {"const": type_name}, **schema.get("properties", {})}
-        schema["required"] = ["type", *[r for r in schema.get("required", []) if r != "name"]]
-        schema["additionalProperties"] = False
-        title = f"{klass.__name__}Entry"
-        schema["title"] = title
-        defs[title] = schema
-        choices.append({"$ref": f"#/$defs/{title}"})
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "flowyml.yaml",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "default_stack": {"type": "string", "description": "Stack used when none is chosen."},
-            "environments": {
-                "type": "object",
-                "description": "ENVIRONMENT value -> stack name.",
-                "additionalProperties": {"type": "string"},
-            },
-            "stacks": {
-                "type": "object",
-                "description": "Stack name -> stack declaration.",
-                "additionalProperties": {"oneOf": choices},
-            },
-        },
-        "$defs": defs,
-    }

@@ -105,7 +105,8 @@ def test_validate(project: Path) -> None:
 
 def test_schema(project: Path) -> None:
     schema = json.loads(invoke("schema").output)  # type: ignore[attr-defined]
-    assert schema["title"] == "flowyml.yaml" and "stacks" in schema["properties"]
+    assert schema["title"] == "flowyml.yaml" and "stacks" in schema["else"]["properties"]
+    assert json.loads(invoke("schema", "--json").output) == schema  # type: ignore[attr-defined]
 
 
 def test_register_and_delete(project: Path, tmp_path: Path) -> None:

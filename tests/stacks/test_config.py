@@ -202,12 +202,75 @@ def test_environment_selection() -> None:
     assert select_stack_name(config, {"ENVIRONMENT": "qa"}) == "staging"
 
 
-def test_schema_accepts_guide_config_and_rejects_typos() -> None:
-    schema = config_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
-    good = yaml.safe_load(GUIDE_CONFIG)
-    assert list(validator.iter_errors(good)) == []
-    bad = {"stacks": {"a": {"type": "local", "artefact_path": "x"}}}
-    assert list(validator.iter_errors(bad))
-    assert list(validator.iter_errors({"stack": {}}))
+FULL_CONFIG = """\
+default_stack: local
+environments: {prod: production}
+stacks:
+  local: {type: local, resources: {cpu: 8, memory: 32Gi}}
+  production:
+    type: gcp
+    project_id: ${GCP_PROJECT_ID:-my-gcp-project}
+    bucket_name: ${GCP_BUCKET:-my-artifacts}
+    budget: ${BUDGET:-200}
+    resources: {cpu: "4", memory: 15Gi, machine_type: n1-standard-4, preemptible: true}
+    docker: {base_image: "python:3.11-slim", requirements: [pandas]}
+    database: {tier: db-g1-small, disk_size_gb: 20}
+    cluster:
+      name: ml
+      node_pools:
+        - name: gpu
+          node_count: ${GPU_NODES:-2}
+          resources: {machine_type: n1-standard-8, gpu: nvidia-tesla-t4, gpu_count: 1}
+  pg:
+    type: custom
+    executor: {kind: local}
+    artifact_store: {kind: local, path: .flowyml/pg}
+    metadata_store: {kind: postgresql, host: 127.0.0.1, database: test, password: "${DB_PW}"}
+  eks:
+    type: aws
+    s3_bucket: my-aws-bucket
+    database: null
+    cluster: {name: e, node_groups: [{name: n, desired: 2, resources: {machine_type: t3.large}}]}
+  k8s: {type: kubernetes, volume_size: 20Gi}
+"""
+
+
+def _schema_errors(data: object) -> list[tuple[str, str]]:
+    validator = jsonschema.Draft202012Validator(config_schema())
+    return [("/".join(map(str, e.absolute_path)), e.message) for e in validator.iter_errors(data)]
+
+
+def test_schema_is_a_valid_json_schema_accepting_what_the_loader_accepts(project: Path) -> None:
+    jsonschema.Draft202012Validator.check_schema(config_schema())
+    assert _schema_errors(yaml.safe_load(GUIDE_CONFIG)) == []
+    assert _schema_errors(yaml.safe_load(FULL_CONFIG)) == []
+    _write(project, FULL_CONFIG)
+    assert sorted(load_config().stacks) == ["eks", "k8s", "local", "pg", "production"]
+
+
+def test_schema_accepts_the_repositorys_stack_files() -> None:
+    files = sorted((Path(__file__).resolve().parents[2] / "stacks").glob("*.yaml"))
+    assert [f.name for f in files] == ["aws.yaml", "k8s.yaml", "local.yaml", "production.yaml"]
+    for file in files:
+        assert _schema_errors(yaml.safe_load(file.read_text())) == [], file.name
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "fragment"),
+    [
+        ({"stack": {}}, "", "'stack' was unexpected"),
+        ({"stacks": {"a": {"type": "local", "artefact_path": "x"}}}, "stacks/a", "artefact_path"),
+        ({"stacks": {"a": {"type": "gpc"}}}, "stacks/a/type", "'gpc' is not one of"),
+        ({"stacks": {"a": {"type": "gcp", "project_id": "p"}}}, "stacks/a", "'bucket_name'"),
+        ({"stacks": {"a": {"type": "local", "budget": "lots"}}}, "stacks/a/budget", "lots"),
+        ({"name": "a", "type": "local", "artifact_pth": "x"}, "", "artifact_pth"),
+        (
+            {"stacks": {"a": {"type": "k8s" + "x"}}},
+            "stacks/a/type",
+            "is not one of",
+        ),
+    ],
+)
+def test_schema_reports_mistakes_at_their_path(data: object, path: str, fragment: str) -> None:
+    errors = _schema_errors(data)
+    assert any(p == path and fragment in m for p, m in errors), errors
