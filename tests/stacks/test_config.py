@@ -46,6 +46,28 @@ def test_text_without_references_is_unchanged(text: str) -> None:
     assert interpolate(text, {"A": "b"}) == text
 
 
+# A template is a list of segments: (text written, text expected, variables it sets).
+_SEGMENT = st.one_of(
+    PLAIN.map(lambda t: (t, t, {})),
+    st.tuples(NAMES, PLAIN).map(lambda p: (f"${{S{p[0]}}}", p[1], {f"S{p[0]}": p[1]})),
+    st.tuples(NAMES, PLAIN.filter(lambda t: "}" not in t)).map(
+        lambda p: (f"${{U{p[0]}:-{p[1]}}}", p[1], {})  # U...: never set, so the default
+    ),
+    NAMES.map(lambda n: (f"$${{{n}}}", f"${{{n}}}", {})),  # escaped: a literal ${NAME}
+)
+
+
+@given(st.lists(_SEGMENT, max_size=6))
+def test_interpolation_is_segment_by_segment(segments: list[tuple[str, str, dict]]) -> None:
+    """Against a model: the result is the concatenation of each segment's expected text."""
+    env: dict[str, str] = {}
+    for _, _, sets in segments:
+        env.update(sets)
+    segments = [(w, env.get(w[2:-1], e) if w.startswith("${S") else e, v) for w, e, v in segments]
+    template = "".join(written for written, _, _ in segments)
+    assert interpolate(template, env) == "".join(expected for _, expected, _ in segments)
+
+
 def test_escape_and_malformed() -> None:
     assert interpolate("$${HOME}", {"HOME": "x"}) == "${HOME}"
     with pytest.raises(StackConfigError, match="malformed variable reference"):
