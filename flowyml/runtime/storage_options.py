@@ -3,7 +3,9 @@
 * ``s3://``: ``endpoint_url`` from the ``S3ArtifactStore`` declaration, else ``AWS_ENDPOINT_URL``
   (MinIO, moto, LocalStack); ``region`` as the client's ``region_name``.
 * ``gs://``: when ``STORAGE_EMULATOR_HOST`` is set, talk to that emulator anonymously.
-* ``az://``: the declaration's connection string (revealed here, in memory only) or account.
+* ``az://``: the declaration's connection string (revealed here, in memory only), else
+  ``AZURE_STORAGE_CONNECTION_STRING`` (Azurite, or a real account), else the declared account
+  name with the SDK's credential chain.
 
 Credentials otherwise come from each SDK's usual chain (environment, files, metadata server).
 """
@@ -32,7 +34,7 @@ def storage_options_for(uri: str, declaration: Any = None) -> dict[str, Any]:
     if scheme in ("gs", "gcs"):
         return _gcs(os.environ)
     if scheme in ("az", "abfs", "abfss"):
-        return _azure(declaration)
+        return _azure(declaration, os.environ)
     return {}
 
 
@@ -59,13 +61,17 @@ def _gcs(env: Mapping[str, str]) -> dict[str, Any]:
     return {"endpoint_url": endpoint, "token": "anon"}
 
 
-def _azure(declaration: Any) -> dict[str, Any]:
+def _azure(declaration: Any, env: Mapping[str, str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     secret = getattr(declaration, "connection_string", None)
     if secret is not None:
         from flowyml.stacks.secret_refs import reveal
 
         options["connection_string"] = reveal(secret, "connection_string")
+    elif env.get("AZURE_STORAGE_CONNECTION_STRING"):
+        # adlfs would read it too; passing it makes it part of the options the binding keys
+        # its store cache on, so a changed variable opens a new store instead of a stale one.
+        options["connection_string"] = env["AZURE_STORAGE_CONNECTION_STRING"]
     account = getattr(declaration, "account_name", None)
     if account and "connection_string" not in options:
         options["account_name"] = account

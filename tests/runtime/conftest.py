@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from emulators import GCSEmulator, S3Emulator, gcs_emulator, s3_emulator  # noqa: F401
+from emulators import (  # noqa: F401  (pytest fixtures)
+    AzuriteEmulator,
+    GCSEmulator,
+    S3Emulator,
+    azurite,
+    gcs_emulator,
+    s3_emulator,
+)
 
 from flowyml.runtime.artifacts import FsspecArtifactStore
 from flowyml.runtime.binding import clear_cache
@@ -33,9 +40,9 @@ def _fresh_binding_cache() -> Iterator[None]:
     clear_cache()
 
 
-@pytest.fixture(params=["file", "memory", "s3", "gs"])
+@pytest.fixture(params=["file", "memory", "s3", "gs", "az"])
 def artifact_store(request: pytest.FixtureRequest, tmp_path: Path) -> FsspecArtifactStore:
-    """An empty artifact store on each backend (local dir, memory, moto S3, GCS emulator)."""
+    """An empty artifact store on each backend (local dir, memory, moto S3, GCS emulator, Azurite)."""
     backend = request.param
     if backend == "file":
         return FsspecArtifactStore(tmp_path.as_uri())
@@ -44,8 +51,11 @@ def artifact_store(request: pytest.FixtureRequest, tmp_path: Path) -> FsspecArti
     if backend == "s3":
         s3: S3Emulator = request.getfixturevalue("s3_emulator")
         return FsspecArtifactStore(f"s3://{s3.new_bucket()}/artifacts", s3.storage_options)
-    gcs: GCSEmulator = request.getfixturevalue("gcs_emulator")
-    return FsspecArtifactStore(f"gs://{gcs.new_bucket()}/artifacts", gcs.storage_options)
+    if backend == "gs":
+        gcs: GCSEmulator = request.getfixturevalue("gcs_emulator")
+        return FsspecArtifactStore(f"gs://{gcs.new_bucket()}/artifacts", gcs.storage_options)
+    az: AzuriteEmulator = request.getfixturevalue("azurite")
+    return FsspecArtifactStore(f"az://{az.new_container()}/artifacts", az.storage_options)
 
 
 def _admin_engine(server_url: str) -> sa.Engine:

@@ -1,4 +1,4 @@
-"""The fsspec artifact store on every backend: local files, memory, moto S3, the GCS emulator."""
+"""The fsspec artifact store on every backend: local files, memory, moto S3, GCS emulator, Azurite."""
 
 from __future__ import annotations
 
