@@ -185,7 +185,7 @@ def delete_cmd(name: str, as_json: bool) -> None:
     stack = registry.get_stack(name)
     provisioned = stack.needs_provisioning and _provisioned(registry.root, stack)
     registry.remove_stack(name)
-    note = "Infrastructure was not touched."
+    note = "Infrastructure was not touched (`stack delete` never touches it)."
     if provisioned:
         note += f" It is still provisioned: run `flowyml stack destroy {name}` to tear it down."
     if as_json:

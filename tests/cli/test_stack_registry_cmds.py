@@ -116,7 +116,7 @@ def test_register_and_delete(project: Path, tmp_path: Path) -> None:
     assert json.loads(result.output) == {"registered": [{"name": "aws-prod", "type": "aws"}]}  # type: ignore[attr-defined]
     assert "aws-prod" in invoke("list").output  # type: ignore[attr-defined]
     deleted = invoke("delete", "aws-prod")
-    assert "Infrastructure was not touched." in deleted.output  # type: ignore[attr-defined]
+    assert "Infrastructure was not touched (`stack delete` never touches it)." in deleted.output  # type: ignore[attr-defined]
     assert "aws-prod" not in invoke("list").output  # type: ignore[attr-defined]
 
 
