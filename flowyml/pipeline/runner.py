@@ -11,6 +11,7 @@ Invariants:
 - A failed step (after its retries) marks everything downstream ``skipped``; independent
   branches go on; the run ends ``failed``. An attempt over its timeout fails with
   ``TimeoutError`` (a thread is left to finish in the background, a process is terminated).
+  The timeout clock starts when the attempt begins running, not when it is queued.
 - ``KeyboardInterrupt`` (Ctrl-C / SIGINT) ends the run ``cancelled`` and is re-raised.
 """
 
@@ -43,6 +44,9 @@ from flowyml.pipeline.recording import StepRecorder
 from flowyml.pipeline.result import PipelineResult
 
 _MAX_WAIT = 0.5  # seconds; bounds how long the loop sleeps between checks
+# Seconds between checks while a timed attempt is submitted but not yet running (its
+# deadline is unknown until its worker picks it up, normally within microseconds).
+_START_POLL = 0.02
 _FINAL = frozenset(
     {
         StepStatus.COMPLETED,
@@ -90,7 +94,8 @@ class _Prepared:
 class _Attempt:
     name: str
     stack: str
-    deadline: float | None
+    timeout: float | None
+    deadline: float | None = None  # known once the attempt is running
 
 
 class _Run:
@@ -317,8 +322,7 @@ class _Run:
         prep = self.prepared[name]
         step = self.dag[name].step
         future = strategy.submit(step.func, prep.args, prep.kwargs)
-        deadline = time.monotonic() + step.timeout if step.timeout else None
-        self.inflight[future] = _Attempt(name, stack.name, deadline)
+        self.inflight[future] = _Attempt(name, stack.name, step.timeout)
         self.busy[stack.name] = self.busy.get(stack.name, 0) + 1
         return True
 
@@ -326,7 +330,7 @@ class _Run:
         self, sorter: TopologicalSorter[str], retry_at: list[tuple[float, str]]
     ) -> None:
         now = time.monotonic()
-        wakeups = [a.deadline for a in self.inflight.values() if a.deadline is not None]
+        wakeups = self.deadlines(now)
         if retry_at:
             wakeups.append(retry_at[0][0])
         if self.recorder.pending:
@@ -364,6 +368,21 @@ class _Run:
                 self.attempt_failed(attempt.name, self.timeout_text(attempt.name), sorter, retry_at)
         if self.recorder.pending and self.recorder.seconds_until_due() == 0.0:
             self.recorder.flush()
+
+    def deadlines(self, now: float) -> list[float]:
+        """Deadlines of running timed attempts (learning new start times on the way)."""
+        found: list[float] = []
+        for future, attempt in self.inflight.items():
+            if attempt.timeout is None:
+                continue
+            if attempt.deadline is None:
+                started = self.strategies[attempt.stack].started_at(future)
+                if started is None:
+                    found.append(now + _START_POLL)
+                    continue
+                attempt.deadline = started + attempt.timeout
+            found.append(attempt.deadline)
+        return found
 
     def timeout_text(self, name: str) -> str:
         step = self.dag[name].step

@@ -3,10 +3,13 @@
 Usage: python proc_pipeline.py MODE ARTIFACT_DIR METADATA_DB [MARKER]
   MODE ``chain``: a 40-step chain with caching off.
   MODE ``hang``: one step that touches MARKER and then sleeps 3 s (to be interrupted).
+  MODE ``hang-procs``: two steps in child processes (``use_processes=True``), each writing
+  its pid to ``MARKER/pid-<pid>`` and then sleeping 600 s (only an interrupt ends them).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,11 +37,22 @@ def hang(marker: str) -> str:
     return "done"
 
 
+@step
+def hang_in_child(folder: str, index: int) -> int:
+    Path(folder, f"pid-{os.getpid()}").write_text(str(index))
+    time.sleep(600)
+    return index
+
+
 def main() -> None:
     mode, artifacts, db = sys.argv[1:4]
     stack = bind_stack(LocalStack(name="shared", artifact_path=artifacts, metadata_path=db))
-    with Pipeline(mode, enable_cache=False) as p:
-        if mode == "chain":
+    procs = mode == "hang-procs"
+    with Pipeline(mode, enable_cache=False, use_processes=procs, max_workers=2) as p:
+        if procs:
+            for i in range(2):
+                hang_in_child(sys.argv[4], i)
+        elif mode == "chain":
             xs = start(str(Path(artifacts).name))
             for i in range(39):
                 xs = extend(xs, i)

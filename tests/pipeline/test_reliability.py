@@ -1,5 +1,5 @@
 """Reliability across processes, on a real SQLite file: concurrent runs lose no record, and a
-run interrupted with SIGINT ends ``cancelled``."""
+run interrupted with SIGINT ends ``cancelled`` (leaving no step process behind)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from flowyml.core.records import RunStatus, StepStatus
 from flowyml.runtime.metadata import SqlMetadataStore
@@ -22,7 +24,18 @@ def _spawn(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
     )
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` is a live process (a zombie or a reused pid of another program is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z" and SCRIPT.name.encode() in cmdline
 
 
 def test_concurrent_processes_on_one_sqlite_file_lose_no_record(tmp_path: Path) -> None:
@@ -70,5 +83,47 @@ def test_sigint_ends_the_run_cancelled(tmp_path: Path) -> None:
         assert steps["hang"].status is StepStatus.CANCELLED
         assert steps["start"].status is StepStatus.CANCELLED
         assert run.ended_at is not None
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("target", ["process group", "parent only"])
+def test_sigint_in_process_mode_cancels_and_leaves_no_child(tmp_path: Path, target: str) -> None:
+    db = tmp_path / "metadata.db"
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    proc = _spawn("hang-procs", str(tmp_path / "artifacts"), str(db), str(pids_dir))
+    deadline = time.monotonic() + 60
+    while len(list(pids_dir.glob("pid-*"))) < 2:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the steps never started"
+        time.sleep(0.05)
+    children = [int(p.name.split("-", 1)[1]) for p in pids_dir.glob("pid-*")]
+    assert proc.pid not in children and all(_alive(pid) for pid in children)
+    if target == "process group":  # what Ctrl-C in a terminal does
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGINT)
+    try:
+        # The steps sleep 600 s: only a runner that ends its children returns in time.
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert "KeyboardInterrupt" in err
+        # The children ignore SIGINT (no traceback of theirs) and the parent ended them.
+        assert err.count("Traceback") <= 1
+        assert [pid for pid in children if _alive(pid)] == []
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    store = SqlMetadataStore(f"sqlite:///{db}")
+    try:
+        (run,) = store.list_runs(pipeline="hang-procs")
+        assert run.status is RunStatus.CANCELLED
+        assert {s.status for s in store.get_run(run.run_id).steps} == {StepStatus.CANCELLED}
     finally:
         store.close()
