@@ -232,13 +232,17 @@ _CALL_RESULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _default_mocks() -> pulumi.runtime.Mocks:
+def _default_mocks(*, unknown_outputs: bool = False) -> pulumi.runtime.Mocks:
     import pulumi.runtime
 
     class DefaultMocks(pulumi.runtime.Mocks):
         """Inputs become state, plus the outputs programs commonly read (see default_state)."""
 
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+            if unknown_outputs:
+                # No id and only the inputs: in a dry run the SDK then treats the id and every
+                # other output as unknown, as a real preview does for resources to be created.
+                return None, dict(_unwrap(args.inputs))
             return default_state(args.typ, args.name, _unwrap(args.inputs))
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
@@ -249,6 +253,17 @@ def _default_mocks() -> pulumi.runtime.Mocks:
             return result, None
 
     return DefaultMocks()
+
+
+def preview_mocks() -> pulumi.runtime.Mocks:
+    """Mocks for the offline planner: what only the provider computes stays unknown.
+
+    A created resource's id and computed outputs (an ARN, an address, a generated password)
+    are unknown to a real preview too; inventing them would put made-up values into the plan
+    and, diffed against a real checkpoint, show changes that are not there (a role id
+    ``runner-id`` against the real ``flowyml-runner``). Data-source calls still answer.
+    """
+    return _default_mocks(unknown_outputs=True)
 
 
 class _Collected:

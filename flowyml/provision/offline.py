@@ -8,7 +8,9 @@ Invariants:
 - Old and new resources are matched by URN (the engine's stable address), never by display name.
 - Inputs are compared masked: a secret compares equal to a secret (its value is encrypted in the
   checkpoint), so a changed password is not detected offline; the plan says so in a diagnostic.
-- Inputs that are unknown before apply are not counted as differences.
+- Inputs that are unknown before apply are not counted as differences. The program runs under
+  :func:`~flowyml.provision.mock_eval.preview_mocks`: ids and computed outputs of resources are
+  unknown, as in a real preview, never invented.
 - Provider-default inputs recorded in the checkpoint (listed in ``__defaults``) that the program
   does not set are not differences.
 - Whether a changed input replaces the resource cannot be read from a provider schema offline; the
@@ -37,7 +39,12 @@ from flowyml.core.plan import (
 from flowyml.provision._wire import decode, top_level
 from flowyml.provision.errors import StateError
 from flowyml.provision.events import is_internal, name_of
-from flowyml.provision.mock_eval import EvaluatedResource, Evaluation, evaluate_program
+from flowyml.provision.mock_eval import (
+    EvaluatedResource,
+    Evaluation,
+    evaluate_program,
+    preview_mocks,
+)
 from flowyml.provision.naming import (
     PULUMI_PROJECT,
     checkpoint_paths,
@@ -270,6 +277,7 @@ class OfflinePlanner:
             project=PULUMI_PROJECT,
             stack=pulumi_stack_name(stack),
             config=pulumi_config(stack),
+            mocks=preview_mocks(),
         )
 
     def desired(self, stack: Stack) -> Evaluation:

@@ -227,3 +227,44 @@ def test_planner_on_a_gcp_stack_with_its_own_checkpoint(project: Path) -> None:
     changed = [c for c in bigger.changes if not c.is_noop]
     assert [c.type for c in changed] == ["gcp:sql/databaseInstance:DatabaseInstance"]
     assert changed[0].actions == UPDATE
+
+
+def test_computed_values_are_unknown_so_a_real_checkpoint_shows_no_change(project: Path) -> None:
+    """After a real `up`, ids and ARNs in the checkpoint are the provider's; the offline plan
+    must neither invent other values for them nor report the resources as changed."""
+    from flowyml.stacks.aws import AWSStack
+
+    stack = AWSStack(name="prod", s3_bucket="my-artifacts")
+    planner = OfflinePlanner()
+    evaluation = planner.evaluate(stack)
+    role_policy = evaluation.get("runner-artifacts")
+    assert set(role_policy.unknown_inputs) == {"policy", "role"}
+    assert evaluation.get("artifacts-versioning").unknown_inputs == ("bucket",)
+    # What the provider really recorded for the values the program could not know.
+    real = {
+        "role": "flowyml-runner",
+        "bucket": "my-artifacts",
+        "policy": '{"Version": "2012-10-17", "Statement": []}',
+        "password": SECRET,
+    }
+    resources = [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "custom": r.custom,
+            "inputs": {
+                **{k: v for k, v in r.inputs.items() if v is not None},
+                **{k: real[k] for k in r.unknown_inputs},
+            },
+        }
+        for r in evaluation.resources
+    ]
+    path = project / ".flowyml" / "pulumi" / ".pulumi" / "stacks" / "flowyml" / "prod.json"
+    _checkpoint(path, resources)
+
+    plan = planner.preview(stack)
+
+    assert not plan.has_changes, [(c.name, c.diff_keys) for c in plan.changes if not c.is_noop]
+    change = next(c for c in plan.changes if c.name == "runner-artifacts")
+    assert change.before is not None and change.before["role"] == "flowyml-runner"
+    assert "runner-id" not in json.dumps([c.after for c in plan.changes])
