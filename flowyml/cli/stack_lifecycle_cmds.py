@@ -78,9 +78,10 @@ def _progress(event: Progress) -> None:
 
 
 def _price(plan: Plan, stack: Stack, usage_file: Path | None) -> Plan:
-    from flowyml.cost import load_usage, price_plan
+    from flowyml.core.paths import project_dir
+    from flowyml.cost import price_plan, project_usage
 
-    usage = load_usage(usage_file) if usage_file else None
+    usage = project_usage(usage_file, project_dir())
     return price_plan(plan, region=getattr(stack, "region", None), usage=usage)
 
 
@@ -127,7 +128,8 @@ _usage_option = click.option(
     "--usage",
     "usage_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Usage file (flowyml-usage.yaml) turning usage-billed prices into monthly amounts.",
+    help="Usage file turning usage-billed prices into monthly amounts "
+    "(default: the project's flowyml-usage.yaml, when present).",
 )
 _budget_option = click.option(
     "--max-monthly-cost",

@@ -121,11 +121,6 @@ def test_up_over_budget_exits_3_before_applying(
     assert "$27.25" in capsys.readouterr().err.split("Error:")[-1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`stack preview` reads only --usage; the default flowyml-usage.yaml needs "
-    "flowyml.cost.project_usage wired into flowyml/cli/stack_lifecycle_cmds.py (not ours)",
-)
 def test_project_usage_file_is_read_without_the_flag(project: Path) -> None:
     (project / "flowyml-usage.yaml").write_text("resources:\n  artifacts: {storage_gb: 100}\n")
     result = _flowyml(
