@@ -56,13 +56,17 @@ def node_config_args(resources: Any, service_account_email: Any) -> dict[str, An
 
 
 def scaling_args(resources: Any, node_count: int) -> dict[str, Any]:
-    """Either ``{"autoscaling": {min, max}}`` or ``{"node_count": n}`` for a node pool."""
+    """Either ``{"autoscaling": {min, max}, "initial_node_count": n}`` or ``{"node_count": n}``.
+
+    An autoscaled pool starts at the declared ``node_count`` clamped into [min, max]; it is set
+    as ``initial_node_count`` (``node_count`` would fight the autoscaler on every update), and
+    the cost estimate reads it as the pool's desired size.
+    """
     if getattr(resources, "autoscaling", False):
+        low, high = int(resources.min_nodes), int(resources.max_nodes)
         return {
-            "autoscaling": {
-                "min_node_count": int(resources.min_nodes),
-                "max_node_count": int(resources.max_nodes),
-            }
+            "autoscaling": {"min_node_count": low, "max_node_count": high},
+            "initial_node_count": min(max(int(node_count), low), high),
         }
     return {"node_count": int(node_count)}
 
@@ -124,6 +128,7 @@ def declare_cluster(
             location=region,
             cluster=cluster.name,
             node_count=scaling.get("node_count"),
+            initial_node_count=scaling.get("initial_node_count"),
             autoscaling=container.NodePoolAutoscalingArgs(**autoscaling) if autoscaling else None,
             management=container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             node_config=container.NodePoolNodeConfigArgs(

@@ -201,6 +201,16 @@ def test_gke_node_pools_follow_resource_config(evaluate: Evaluate) -> None:
     assert config["serviceAccount"] == "flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
     assert gpu["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 3}
     assert "nodeCount" not in gpu
+    # The declared node_count (1) is where the autoscaled pool starts: the desired size that
+    # the cost estimate prices, with the min-max range alongside.
+    assert gpu["initialNodeCount"] == 1
+    from flowyml.cost import estimate_resource
+
+    estimate = estimate_resource(NODE_POOL, gpu, region="us-central1")
+    assert estimate.monthly is not None and estimate.monthly > 0
+    assert estimate.monthly_range is not None
+    low, high = estimate.monthly_range
+    assert low < estimate.monthly < high
     cpu = evaluation.get("pool-cpu", NODE_POOL).inputs
     assert cpu["nodeCount"] == 2
     assert "autoscaling" not in cpu
