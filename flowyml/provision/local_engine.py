@@ -32,6 +32,7 @@ from flowyml.provision.state import (
     DEFAULT_LOCK_TIMEOUT,
     delete_outputs,
     load_outputs,
+    require_outputs,
     save_outputs,
     stack_lock,
 )
@@ -359,10 +360,4 @@ class LocalEngine:
 
     def outputs(self, stack: Stack) -> StackOutputs:
         """The outputs recorded by the last ``up``."""
-        recorded = load_outputs(stack.name, self.state_root)
-        if recorded is None:
-            raise StateError(
-                f"stack {stack.name} has no recorded outputs.",
-                hint=f"run `flowyml stack up {stack.name}`",
-            )
-        return recorded
+        return require_outputs(stack.name, self.state_root)

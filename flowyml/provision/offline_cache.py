@@ -15,16 +15,15 @@ Invariants:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from flowyml import __version__
+from flowyml.core.files import write_atomic
 from flowyml.core.paths import state_dir
 from flowyml.provision.mock_eval import EvaluatedResource, Evaluation
 
@@ -163,11 +162,6 @@ def save(stack_name: str, key: str, evaluation: Evaluation, root: Path | None = 
     path = _path(stack_name, root)
     try:
         text = json.dumps({"key": key, "evaluation": _to_json(masked(evaluation))})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text.encode("utf-8"), mode=0o600)
     except (OSError, TypeError, ValueError):
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+        return

@@ -41,8 +41,8 @@ from flowyml.provision.naming import (
 from flowyml.provision.state import (
     DEFAULT_LOCK_TIMEOUT,
     delete_outputs,
-    load_outputs,
     passphrase,
+    require_outputs,
     save_outputs,
     stack_lock,
 )
@@ -261,10 +261,4 @@ class PulumiEngine:
 
     def outputs(self, stack: Stack) -> StackOutputs:
         """The outputs recorded by the last successful ``up``."""
-        recorded = load_outputs(stack.name, self.state_root)
-        if recorded is None:
-            raise StateError(
-                f"stack {stack.name} has no recorded outputs.",
-                hint=f"run `flowyml stack up {stack.name}`",
-            )
-        return recorded
+        return require_outputs(stack.name, self.state_root)

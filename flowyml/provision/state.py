@@ -22,12 +22,12 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from flowyml.core.files import write_atomic
 from flowyml.core.outputs import StackOutputs
 from flowyml.core.paths import state_dir
 from flowyml.provision.errors import StackLockedError, StateError
@@ -58,19 +58,7 @@ def stack_dir(name: str, root: Path | None = None) -> Path:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` atomically with mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data, mode=0o600)
 
 
 def passphrase(root: Path | None = None, *, create: bool = True) -> str:
@@ -196,6 +184,20 @@ def load_outputs(name: str, root: Path | None = None) -> StackOutputs | None:
         secrets=frozenset(sealed),
         engine=str(document.get("engine") or "pulumi"),
     )
+
+
+def require_outputs(name: str, root: Path | None = None) -> StackOutputs:
+    """The recorded outputs of stack ``name``.
+
+    Raises:
+        StateError: None are recorded (the stack was never brought up), or they are unreadable.
+    """
+    recorded = load_outputs(name, root)
+    if recorded is None:
+        raise StateError(
+            f"stack {name} has no recorded outputs.", hint=f"run `flowyml stack up {name}`"
+        )
+    return recorded
 
 
 def delete_outputs(name: str, root: Path | None = None) -> bool:

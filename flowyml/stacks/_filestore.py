@@ -10,12 +10,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from flowyml.core.files import write_atomic
 from flowyml.stacks.errors import StackRegistryError
 
 __all__ = ["JsonFile"]
@@ -80,15 +79,5 @@ class JsonFile:
             return result
 
     def _write(self, data: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2, sort_keys=False)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+        write_atomic(self.path, text.encode("utf-8"))
