@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from flowyml.core.records import RunRecord, StepRecord
+from flowyml.core.records import RunRecord, StepRecord, StepStatus
 
 
 def _seconds(value: float | None) -> str:
@@ -48,8 +48,9 @@ def run_lines(
     ]
     if run.params:
         lines.append("Params: " + ", ".join(f"{k}={v!r}" for k, v in run.params.items()))
-    headers = ["STEP", "STATUS", "DURATION", "CACHED", "ATTEMPTS", "COST", "OUTPUTS"]
+    headers = ["STEP", "STATUS", "DURATION", "CACHED", "ATTEMPTS", "COST", "ERROR", "OUTPUTS"]
     rows = []
+    by_name = {step.name: step for step in run.steps}
     for step in run.steps:
         cost = (step_costs or {}).get(step.name)
         outputs = ", ".join(ref.uri for ref in step.outputs.values()) or "-"
@@ -61,6 +62,7 @@ def run_lines(
                 "yes" if step.cached else "no",
                 str(step.attempts),
                 "-" if step_costs is None else _usd(cost),
+                _error_cell(step, by_name),
                 outputs,
             ]
         )
@@ -84,6 +86,24 @@ def run_lines(
     return lines
 
 
+_ERROR_WIDTH = 60  # characters of an error shown in the table; the full text follows it
+
+
+def _error_cell(step: StepRecord, by_name: Mapping[str, StepRecord]) -> str:
+    """The last line of a step's error, or why it was skipped; ``-`` when neither applies."""
+    if step.error and step.error.strip():
+        last = step.error.strip().splitlines()[-1]
+        return last if len(last) <= _ERROR_WIDTH else last[: _ERROR_WIDTH - 3] + "..."
+    if step.status is StepStatus.SKIPPED:
+        why = [
+            f"{name} {by_name[name].status.value}"
+            for name in step.upstream
+            if name in by_name and by_name[name].status in (StepStatus.FAILED, StepStatus.SKIPPED)
+        ]
+        return "upstream " + ", ".join(why) if why else "an upstream step failed"
+    return "-"
+
+
 def failure_line(run: RunRecord) -> str:
     """One line saying why a run did not complete (the last line of the first step error)."""
     for step in run.steps:
@@ -93,8 +113,10 @@ def failure_line(run: RunRecord) -> str:
     return run.error or f"run ended {run.status.value}"
 
 
-def runs_lines(runs: Sequence[RunRecord]) -> list[str]:
-    """The lines of ``runs list``."""
+def runs_lines(runs: Sequence[RunRecord], pipeline: str | None = None) -> list[str]:
+    """The lines of ``runs list`` (``pipeline``: the filter used, to say what was not found)."""
+    if not runs and pipeline:
+        return [f"No runs of pipeline {pipeline!r} recorded. `flowyml runs list` shows them all."]
     if not runs:
         return ["No runs recorded yet. Run one with `flowyml run FILE`."]
     rows = [

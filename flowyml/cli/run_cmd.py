@@ -15,7 +15,11 @@ from flowyml.cli._common import echo_json, parse_key_values
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded run as JSON.")
 def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: bool) -> None:
-    """Run the pipeline defined in FILE (name it with FILE:PIPELINE when there are several)."""
+    """Run the pipeline defined in FILE (name it with FILE:PIPELINE when there are several).
+
+    A failed run exits 1 with one error line; ``flowyml --debug run`` also prints the failed
+    steps' tracebacks.
+    """
     from flowyml.cli.loader import load_pipeline
     from flowyml.cli.render_runs import failure_line, run_dict, run_lines
     from flowyml.cli.runs_cmd import step_costs
@@ -25,10 +29,19 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
     pipe = load_pipeline(target)
     raw = parse_key_values(params, "--param")
     stack = resolve_stack(stack_name, None) if stack_name else None
-    if isinstance(pipe, ParameterizedPipeline):
-        result = pipe.run(stack=stack, **pipe.parse_params(raw))
-    else:
-        result = pipe.run(stack=stack, **raw)
+    try:
+        if isinstance(pipe, ParameterizedPipeline):
+            result = pipe.run(stack=stack, **pipe.parse_params(raw))
+        else:
+            result = pipe.run(stack=stack, **raw)
+    except KeyboardInterrupt:
+        # The runner has recorded the run `cancelled` before re-raising: say where it is.
+        click.echo(
+            f"Interrupted: the run was recorded as cancelled "
+            f"(see `flowyml runs list --pipeline {pipe.name}`).",
+            err=True,
+        )
+        raise SystemExit(130) from None
     from flowyml.runtime.binding import bind_stack
 
     declared = resolve_stack(stack, pipe.stack)
@@ -37,7 +50,8 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
     if as_json:
         echo_json(run_dict(record, costs))
     else:
-        for line in run_lines(record, costs, tracebacks=False):
+        ctx_obj = click.get_current_context().find_root().obj or {}
+        for line in run_lines(record, costs, tracebacks=bool(ctx_obj.get("debug"))):
             click.echo(line)
         click.echo(f"\nSee it again with: flowyml runs show {record.run_id[:12]}")
     if not result.ok:

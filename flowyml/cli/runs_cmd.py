@@ -72,7 +72,7 @@ def list_runs(pipeline_name: str | None, limit: int, stack_name: str | None, as_
     if as_json:
         echo_json([run_summary_dict(r) for r in found])
         return
-    for line in runs_lines(found):
+    for line in runs_lines(found, pipeline_name):
         click.echo(line)
 
 

@@ -40,8 +40,10 @@ def call_step(
     """Call ``func`` and wrap its result or traceback (runs where the step runs)."""
     try:
         return Outcome(value=func(*args, **kwargs))
-    except Exception:
-        return Outcome(error=traceback.format_exc())
+    except Exception as exc:
+        # Start the traceback at the step function: this frame is flowyml's, not the user's.
+        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+        return Outcome(error="".join(traceback.format_exception(type(exc), exc, tb)))
 
 
 class StepExecutor(Protocol):

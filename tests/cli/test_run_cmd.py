@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -165,3 +167,127 @@ def test_help_lists_commands_without_heavy_imports() -> None:
     assert "HEAVY []" in proc.stdout, proc.stdout
     for command in ("run", "runs", "stack", "cost"):
         assert f"  {command} " in proc.stdout
+
+
+BOOM = textwrap.dedent(
+    """
+    from flowyml import Pipeline, step
+
+    @step
+    def source() -> int:
+        return 1
+
+    @step
+    def explode(x: int) -> int:
+        raise ValueError("bad value " + str(x))
+
+    @step
+    def downstream(x: int) -> int:
+        return x
+
+    with Pipeline("boom") as boom:
+        downstream(explode(source()))
+    """
+)
+
+
+def test_runs_show_has_status_duration_cached_error_and_uris_per_step(project: Path) -> None:
+    (project / "boom.py").write_text(BOOM)
+    line = one_error_line(flowyml(project, "run", "boom.py"))
+    run_id = line.rsplit("flowyml runs show ", 1)[1].rstrip(")")
+    shown = flowyml(project, "runs", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("STEP"))
+    assert header.split() == [
+        "STEP", "STATUS", "DURATION", "CACHED", "ATTEMPTS", "COST", "ERROR", "OUTPUTS",
+    ]  # fmt: skip
+    rows = {line.split()[0]: line for line in lines[lines.index(header) + 1 :] if line.strip()}
+    assert rows["source"].split()[1:4] == ["completed", rows["source"].split()[2], "no"]
+    assert rows["source"].split()[-1].startswith(f"file://{project}/.flowyml/artifacts/boom/")
+    assert "failed" in rows["explode"] and "ValueError: bad value 1" in rows["explode"]
+    assert "skipped" in rows["downstream"] and "upstream explode failed" in rows["downstream"]
+    # The full traceback follows the table and starts in the user's code, not in flowyml's.
+    tail = shown.stdout[shown.stdout.index("Error in explode:") :]
+    assert 'boom.py", line' in tail.splitlines()[2]
+    again = flowyml(project, "run", "boom.py")
+    cached = flowyml(project, "runs", "show", again.stderr.rsplit(" ", 1)[1].rstrip(")\n"))
+    source_row = next(line for line in cached.stdout.splitlines() if line.startswith("source"))
+    assert source_row.split()[1] == "cached" and source_row.split()[3] == "yes"
+
+
+def test_debug_shows_tracebacks(project: Path) -> None:
+    (project / "boom.py").write_text(BOOM)
+    (project / "empty.py").write_text("x = 1\n")
+    failed = flowyml(project, "--debug", "run", "boom.py")
+    assert failed.returncode == 1
+    assert "Traceback" in failed.stdout and 'raise ValueError("bad value "' in failed.stdout
+    quiet = flowyml(project, "run", "boom.py")
+    assert "Traceback" not in quiet.stdout + quiet.stderr
+    broken = flowyml(project, "--debug", "run", "empty.py")
+    assert broken.returncode != 0
+    assert "Traceback (most recent call last)" in broken.stderr
+    assert "PipelineLoadError: empty.py defines no pipeline" in broken.stderr
+
+
+def test_runs_list_filters_by_pipeline_and_limits(project: Path) -> None:
+    (project / "boom.py").write_text(BOOM)
+    for _ in range(3):
+        assert flowyml(project, "run", str(QUICKSTART)).returncode == 0
+    flowyml(project, "run", "boom.py")
+    everything = json.loads(flowyml(project, "runs", "list", "--json").stdout)
+    assert [r["pipeline"] for r in everything] == ["boom", *["quickstart"] * 3]
+    two = flowyml(project, "runs", "list", "--pipeline", "quickstart", "--limit", "2", "--json")
+    listed = json.loads(two.stdout)
+    assert [r["run_id"] for r in listed] == [r["run_id"] for r in everything[1:3]]
+    assert set(listed[0]) >= {"run_id", "pipeline", "status", "started_at", "duration_seconds"}
+    none = flowyml(project, "runs", "list", "--pipeline", "nothing")
+    assert none.returncode == 0 and "No runs of pipeline 'nothing'" in none.stdout
+
+
+def test_ctrl_c_during_flowyml_run_records_cancelled(project: Path) -> None:
+    (project / "slow.py").write_text(
+        textwrap.dedent(
+            """
+            import time
+            from pathlib import Path
+            from flowyml import Pipeline, step
+
+            @step
+            def slow() -> int:
+                Path("started").write_text("yes")
+                time.sleep(600)
+                return 1
+
+            with Pipeline("slow", enable_cache=False) as slow_pipeline:
+                slow()
+            """
+        )
+    )
+    env = {**os.environ, "FLOWYML_PROJECT_DIR": str(project)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowyml.cli", "run", "slow.py"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (project / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [
+        "Interrupted: the run was recorded as cancelled (see `flowyml runs list --pipeline slow`)."
+    ]
+    (run,) = json.loads(flowyml(project, "runs", "list", "--json").stdout)
+    assert run["status"] == "cancelled"

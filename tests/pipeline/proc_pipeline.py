@@ -3,6 +3,7 @@
 Usage: python proc_pipeline.py MODE ARTIFACT_DIR METADATA_DB [MARKER]
   MODE ``chain``: a 40-step chain with caching off.
   MODE ``hang``: one step that touches MARKER and then sleeps 3 s (to be interrupted).
+  MODE ``timeout``: one thread step over its 0.3 s timeout that would otherwise sleep 600 s.
   MODE ``hang-procs``: two steps in child processes (``use_processes=True``), each writing
   its pid to ``MARKER/pid-<pid>`` and then sleeping 600 s (only an interrupt ends them).
 """
@@ -44,6 +45,12 @@ def hang_in_child(folder: str, index: int) -> int:
     return index
 
 
+@step(timeout=0.3)
+def never_returns() -> int:
+    time.sleep(600)
+    return 0
+
+
 def main() -> None:
     mode, artifacts, db = sys.argv[1:4]
     stack = bind_stack(LocalStack(name="shared", artifact_path=artifacts, metadata_path=db))
@@ -52,6 +59,8 @@ def main() -> None:
         if procs:
             for i in range(2):
                 hang_in_child(sys.argv[4], i)
+        elif mode == "timeout":
+            never_returns()
         elif mode == "chain":
             xs = start(str(Path(artifacts).name))
             for i in range(39):

@@ -127,3 +127,18 @@ def test_sigint_in_process_mode_cancels_and_leaves_no_child(tmp_path: Path, targ
         assert {s.status for s in store.get_run(run.run_id).steps} == {StepStatus.CANCELLED}
     finally:
         store.close()
+
+
+def test_a_step_thread_abandoned_after_its_timeout_does_not_keep_the_process_alive(
+    tmp_path: Path,
+) -> None:
+    proc = _spawn("timeout", str(tmp_path / "artifacts"), str(tmp_path / "metadata.db"))
+    try:
+        # The step sleeps 600 s: the process ends in time only if it does not wait for it.
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert out.split()[1] == "failed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from flowyml.core.records import RunRecord, RunStatus
 from flowyml.pipeline.ports import RuntimeStack
 from flowyml.runtime.binding import BoundStack, bind_stack, clear_cache
 from flowyml.runtime.errors import BindingError, StackNotProvisionedError
-from flowyml.runtime.executors import make_executor
+from flowyml.runtime.executors import DaemonThreadPool, make_executor
 from flowyml.stacks import LocalStack, Stack
 from flowyml.stacks.aws import AWSStack
 from flowyml.stacks.components import (
@@ -169,7 +169,7 @@ def test_local_outputs_take_precedence_over_the_declaration(tmp_path: Path) -> N
 @pytest.mark.parametrize("use_processes", [False, True], ids=["threads", "processes"])
 def test_executors_run_steps(use_processes: bool) -> None:
     with make_executor(2, use_processes) as executor:
-        assert isinstance(executor, ProcessPoolExecutor if use_processes else ThreadPoolExecutor)
+        assert isinstance(executor, ProcessPoolExecutor if use_processes else DaemonThreadPool)
         assert list(executor.map(_square, range(5))) == [0, 1, 4, 9, 16]
 
 

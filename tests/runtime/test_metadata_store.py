@@ -211,14 +211,14 @@ def test_get_run_accepts_a_unique_prefix(store: SqlMetadataStore) -> None:
         store.get_run("ab")
     with pytest.raises(RunNotFoundError) as missing:
         store.get_run("a%")  # LIKE wildcards are literal characters here
-    assert str(missing.value).startswith("no run with id a%")
+    assert str(missing.value).startswith("no run with id 'a%'.")
     assert "\n" not in str(missing.value)
 
 
 def test_unknown_run_is_a_one_line_error(store: SqlMetadataStore) -> None:
-    with pytest.raises(RunNotFoundError, match=r"^no run with id nope"):
+    with pytest.raises(RunNotFoundError, match=r"^no run with id 'nope'\."):
         store.get_run("nope")
-    with pytest.raises(RunNotFoundError, match=r"^no run with id nope"):
+    with pytest.raises(RunNotFoundError, match=r"^no run with id 'nope'\."):
         store.finish_run("nope", RunStatus.COMPLETED)
 
 

@@ -239,7 +239,7 @@ class SqlMetadataStore:
             .values(status=RunStatus(status).value, ended_at=_now(), error=error)
         )
         if self._write(lambda connection: connection.execute(statement).rowcount) == 0:
-            raise RunNotFoundError(f"no run with id {run_id}")
+            raise RunNotFoundError(f"no run with id {run_id!r}.")
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -344,13 +344,13 @@ class SqlMetadataStore:
                 ).all()
                 if len(matches) > 1:
                     raise MetadataError(
-                        f"run id prefix {run_id} matches several runs",
+                        f"run id prefix {run_id!r} matches several runs.",
                         hint="give more characters of the run id",
                     )
                 row = matches[0] if matches else None
             if row is None:
                 raise RunNotFoundError(
-                    f"no run with id {run_id}", hint="list runs with `flowyml runs list`"
+                    f"no run with id {run_id!r}.", hint="list runs with `flowyml runs list`."
                 )
             step_rows = connection.execute(
                 sa.select(step_runs)
