@@ -1,10 +1,13 @@
 """Cache keys: what must be unchanged for a step's earlier outputs to be reused.
 
 ``cache_key = sha256(code hash, literal parameters, input content hashes, output names)``.
-The code hash covers the step function's source and, recursively, the source of every
-function of the same module it refers to by a global name (found through the code objects'
-``co_names``, nested code included). Code hashes are memoized per function object, so source
-inspection happens once per function per process.
+The code hash covers the step function's source and, recursively, everything of the same
+module it refers to by a global name (found through the code objects' ``co_names``, nested
+code included): functions (their source), classes (their source, and what their methods
+refer to) and module-level constants of plain data (``SCALE = 2``, ``LABELS = ("a", "b")``:
+their value). Other globals (objects, large data) are left out: their ``repr`` is not stable
+across processes and would make every key new. Code hashes are memoized per function object,
+so source inspection happens once per function per process.
 """
 
 from __future__ import annotations
@@ -41,8 +44,46 @@ def _unwrap(obj: Any) -> Any:
     return inner if isinstance(inner, types.FunctionType) else obj
 
 
+_PLAIN_SCALARS = (bool, int, float, complex, str, bytes, type(None))
+_MAX_CONSTANT_ITEMS = 10_000  # a bigger module-level value is data, not configuration
+
+
+def _constant_repr(value: Any) -> str | None:
+    """A stable text for plain data (scalars and containers of them), else ``None``."""
+    budget = [_MAX_CONSTANT_ITEMS]
+
+    def plain(v: Any) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if isinstance(v, _PLAIN_SCALARS):
+            return True
+        if isinstance(v, (list, tuple, set, frozenset)):
+            return all(plain(x) for x in v)
+        if isinstance(v, dict):
+            return all(plain(k) and plain(x) for k, x in v.items())
+        return False
+
+    if not plain(value):
+        return None
+    if isinstance(value, (set, frozenset)):  # iteration order of a set is not stable
+        return f"{type(value).__name__}({sorted(repr(v) for v in value)})"
+    return repr(value)
+
+
+def _methods(cls: type) -> Iterator[types.FunctionType]:
+    for attr in vars(cls).values():
+        if isinstance(attr, (staticmethod, classmethod)):
+            attr = attr.__func__
+        elif isinstance(attr, property):
+            yield from (f for f in (attr.fget, attr.fset) if isinstance(f, types.FunctionType))
+            continue
+        if isinstance(attr, types.FunctionType):
+            yield attr
+
+
 def code_hash(func: Callable[..., Any]) -> str:
-    """Hash of ``func``'s source plus the same-module helpers it calls, memoized."""
+    """Hash of ``func``'s source plus the same-module helpers, classes and constants it uses."""
     cached = _code_hashes.get(func)
     if cached is not None:
         return cached
@@ -52,21 +93,40 @@ def code_hash(func: Callable[..., Any]) -> str:
         digest.update(repr(root).encode())
     else:
         module = root.__module__
-        seen: set[types.FunctionType] = set()
-        todo = [root]
+        seen: set[int] = set()
+        todo: list[types.FunctionType] = [root]
         while todo:
             fn = todo.pop()
-            if fn in seen:
+            if id(fn) in seen:
                 continue
-            seen.add(fn)
+            seen.add(id(fn))
             digest.update(fn.__qualname__.encode() + b"\0" + _source_of(fn) + b"\0")
             for name in sorted(set(_global_names(fn.__code__))):
-                target = _unwrap(fn.__globals__.get(name))
-                if isinstance(target, types.FunctionType) and target.__module__ == module:
-                    todo.append(target)
+                if name not in fn.__globals__:
+                    continue
+                target = _unwrap(fn.__globals__[name])
+                if isinstance(target, types.FunctionType):
+                    if target.__module__ == module:
+                        todo.append(target)
+                elif isinstance(target, type):
+                    if target.__module__ == module and id(target) not in seen:
+                        seen.add(id(target))
+                        digest.update(_class_source(target) + b"\0")
+                        todo.extend(_methods(target))
+                elif not isinstance(target, types.ModuleType):
+                    text = _constant_repr(target)
+                    if text is not None:
+                        digest.update(f"{name}={text}".encode() + b"\0")
     result = digest.hexdigest()
     _code_hashes[func] = result
     return result
+
+
+def _class_source(cls: type) -> bytes:
+    try:
+        return inspect.getsource(cls).encode()
+    except (OSError, TypeError):  # defined where there is no source: its name is all we have
+        return cls.__qualname__.encode()
 
 
 def _stable(value: Any) -> Any:
