@@ -3,6 +3,8 @@
 Usage: python proc_pipeline.py MODE ARTIFACT_DIR METADATA_DB [MARKER]
   MODE ``chain``: a 40-step chain with caching off.
   MODE ``hang``: one step that touches MARKER and then sleeps 3 s (to be interrupted).
+  MODE ``interrupted``: runs a 40-step chain again and again, each KeyboardInterrupt ending one
+  run, until the file MARKER/stop exists; touches MARKER/started after the first run.
   MODE ``timeout``: one thread step over its 0.3 s timeout that would otherwise sleep 600 s.
   MODE ``hang-procs``: two steps in child processes (``use_processes=True``), each writing
   its pid to ``MARKER/pid-<pid>`` and then sleeping 600 s (only an interrupt ends them).
@@ -61,14 +63,31 @@ def main() -> None:
                 hang_in_child(sys.argv[4], i)
         elif mode == "timeout":
             never_returns()
-        elif mode == "chain":
+        elif mode in ("chain", "interrupted"):
             xs = start(str(Path(artifacts).name))
             for i in range(39):
                 xs = extend(xs, i)
         else:
             start(hang(sys.argv[4]))
+    if mode == "interrupted":
+        _run_until_stopped(p, stack, Path(sys.argv[4]))
+        return
     result = run_pipeline(p, stack)
     print(result.run_id, result.status)
+
+
+def _run_until_stopped(p: Pipeline, stack: object, folder: Path) -> None:
+    runs = interrupted = 0
+    stopped = False
+    while not stopped:
+        try:  # an interrupt may land anywhere in here, not only inside the run
+            stopped = (folder / "stop").exists()
+            run_pipeline(p, stack)  # type: ignore[arg-type]
+            runs += 1
+            (folder / "started").touch()
+        except KeyboardInterrupt:
+            interrupted += 1
+    print(runs, interrupted)
 
 
 if __name__ == "__main__":

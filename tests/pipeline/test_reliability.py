@@ -142,3 +142,42 @@ def test_a_step_thread_abandoned_after_its_timeout_does_not_keep_the_process_ali
             proc.wait()
     assert proc.returncode == 0, err
     assert out.split()[1] == "failed"
+
+
+def test_ctrl_c_at_any_moment_never_leaves_a_run_running(tmp_path: Path) -> None:
+    """Interrupts land in every phase (start, steps, recording, finish) of runs in a loop."""
+    db = tmp_path / "metadata.db"
+    proc = _spawn("interrupted", str(tmp_path / "artifacts"), str(db), str(tmp_path))
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "started").exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "no run finished"
+            time.sleep(0.02)
+        for i in range(25):
+            time.sleep(0.011 * (1 + i % 7))  # spread the interrupts over the runs' phases
+            os.kill(proc.pid, signal.SIGINT)
+        (tmp_path / "stop").touch()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, err
+    completed, interrupted = map(int, out.split())
+    assert interrupted >= 1
+
+    store = SqlMetadataStore(f"sqlite:///{db}")
+    try:
+        runs = store.list_runs(pipeline="interrupted", limit=1000)
+        statuses = [r.status for r in runs]
+        assert set(statuses) == {RunStatus.COMPLETED, RunStatus.CANCELLED}
+        # A Ctrl-C while a finished run is being recorded stops the program after the run is
+        # recorded `completed`: such runs are completed but were not counted as returned.
+        assert statuses.count(RunStatus.COMPLETED) >= completed
+        assert 1 <= statuses.count(RunStatus.CANCELLED) <= interrupted
+        for run in runs:
+            steps = store.get_run(run.run_id).steps
+            assert all(s.status is not StepStatus.RUNNING for s in steps), run.run_id
+    finally:
+        store.close()
