@@ -42,8 +42,11 @@ def step_costs(run: Any) -> dict[str, Decimal | None]:
             except Exception:  # a stack removed since the run: its price is unknown
                 declarations[step.stack] = None
         stack = declarations[step.stack]
-        if stack is None or step.duration is None or step.cached:
-            costs[step.name] = Decimal(0) if step.cached else None
+        if step.cached or step.started_at is None:  # served from the cache, or never ran
+            costs[step.name] = Decimal(0)
+            continue
+        if stack is None or step.duration is None:
+            costs[step.name] = None
             continue
         executor = getattr(stack, "executor", None)
         kind = getattr(executor, "kind", "local") if executor is not None else "local"

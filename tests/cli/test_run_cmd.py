@@ -207,6 +207,8 @@ def test_runs_show_has_status_duration_cached_error_and_uris_per_step(project: P
     assert rows["source"].split()[-1].startswith(f"file://{project}/.flowyml/artifacts/boom/")
     assert "failed" in rows["explode"] and "ValueError: bad value 1" in rows["explode"]
     assert "skipped" in rows["downstream"] and "upstream explode failed" in rows["downstream"]
+    assert rows["downstream"].split()[5] == "$0.00"  # a step that never ran costs nothing
+    assert "not priced" not in shown.stdout
     # The full traceback follows the table and starts in the user's code, not in flowyml's.
     tail = shown.stdout[shown.stdout.index("Error in explode:") :]
     assert 'boom.py", line' in tail.splitlines()[2]
