@@ -24,6 +24,10 @@ class FlowymlError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message} To fix: {self.hint}"
-        return self.message
+        if not self.hint:
+            return self.message
+        # One sentence, then the hint: add the full stop a message may leave out.
+        message = self.message.rstrip()
+        if message and message[-1] not in ".!?:":
+            message += "."
+        return f"{message} To fix: {self.hint}"

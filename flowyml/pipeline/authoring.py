@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, overload
@@ -114,9 +115,13 @@ class Pipeline:
             )
         dag = self.dag
         if not len(dag):
-            raise PipelineDefinitionError(
-                f"pipeline '{self.name}' has no steps.",
-                hint="call @step functions inside its `with` block.",
+            # Still bound and recorded: an empty run proves the stack is usable (the guide runs
+            # `Pipeline("my_pipeline").run(stack=...)` before any step is declared).
+            warnings.warn(
+                f"pipeline '{self.name}' has no steps: the run records nothing but itself "
+                "(call @step functions inside its `with` block to add steps)",
+                UserWarning,
+                stacklevel=2,
             )
         from flowyml.pipeline.runner import run_pipeline
         from flowyml.runtime.binding import bind_stack

@@ -174,3 +174,20 @@ def test_method2_in_a_project_that_does_not_declare_production(fresh: Path) -> N
         "aws-prod (aws)."
     )
     assert "declare it under `stacks:` in flowyml.yaml" in text
+
+
+def test_method3_runs_on_the_local_stack_and_says_to_provision_gcp(fresh: Path) -> None:
+    """The guide's per-run override on a pipeline with no steps yet: the local run completes
+    (recorded, with a warning that it has no steps); the GCP run needs `stack up` first."""
+    body = (
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        + _blocks(METHOD3)
+        + "RESULTS['runs'] = [r.status.value for r in __import__('flowyml.runtime.binding',"
+        " fromlist=['x']).bind_stack(local_stack).metadata_store.list_runs()]\n"
+    )
+    results = _run(fresh, body)
+    assert results["runs"] == ["completed"]
+    assert results[f"guide block {METHOD3}"] == (
+        "error: stack gcp-prod has not been provisioned. To fix: run `flowyml stack up gcp-prod`"
+    )
