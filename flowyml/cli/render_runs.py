@@ -171,13 +171,7 @@ def run_dict(
     costs = step_costs or {}
     known = [c for c in costs.values() if c is not None]
     return {
-        "run_id": run.run_id,
-        "pipeline": run.pipeline,
-        "status": run.status.value,
-        "stack": run.stack,
-        "started_at": run.started_at,
-        "ended_at": run.ended_at,
-        "duration_seconds": run.duration,
+        **run_summary_dict(run),
         "params": dict(run.params),
         "error": run.error,
         "estimated_cost_usd": str(sum(known, Decimal(0))) if step_costs is not None else None,
