@@ -29,31 +29,18 @@ def _open_store(stack_name: str | None) -> Any | None:
 
 
 def step_costs(run: Any) -> dict[str, Decimal | None]:
-    """Estimated USD cost of each step: its stack's executor price x its recorded duration."""
-    from flowyml.cost import hourly_price, step_cost
+    """Estimated USD cost of each step of ``run`` (see :func:`flowyml.cost.run_step_costs`)."""
+    from flowyml.core.errors import FlowymlError
+    from flowyml.cost import run_step_costs
     from flowyml.stacks.registry import resolve_stack
 
-    declarations: dict[str | None, Any] = {}
-    costs: dict[str, Decimal | None] = {}
-    for step in run.steps:
-        if step.stack not in declarations:
-            try:
-                declarations[step.stack] = resolve_stack(step.stack, None)
-            except Exception:  # a stack removed since the run: its price is unknown
-                declarations[step.stack] = None
-        stack = declarations[step.stack]
-        if step.cached or step.started_at is None:  # served from the cache, or never ran
-            costs[step.name] = Decimal(0)
-            continue
-        if stack is None or step.duration is None:
-            costs[step.name] = None
-            continue
-        executor = getattr(stack, "executor", None)
-        kind = getattr(executor, "kind", "local") if executor is not None else "local"
-        resources = step.resources or getattr(stack, "resources", None)
-        hourly = hourly_price(resources, kind, getattr(stack, "region", None))
-        costs[step.name] = None if hourly is None else step_cost(hourly, step.duration)
-    return costs
+    def stack_for(name: str | None) -> Any | None:
+        try:
+            return resolve_stack(name, None)
+        except FlowymlError:  # a stack removed since the run: its price is unknown
+            return None
+
+    return run_step_costs(run.steps, stack_for)
 
 
 @click.group()

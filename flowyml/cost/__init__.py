@@ -15,7 +15,7 @@ from flowyml.cost.render_json import render_json
 from flowyml.cost.render_markdown import render_markdown
 from flowyml.cost.render_text import render_text
 from flowyml.cost.rendering import RenderOptions
-from flowyml.cost.runcost import hourly_price, step_cost
+from flowyml.cost.runcost import hourly_price, run_step_costs, step_cost
 from flowyml.cost.usage import USAGE_FILE_NAME, Usage, load_usage, project_usage
 
 __all__ = [
@@ -49,5 +49,6 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "run_step_costs",
     "step_cost",
 ]

@@ -12,7 +12,7 @@ network, storage, and the minimum billing increments of each service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -163,3 +163,42 @@ def _memory_gib(value: Any) -> Decimal | None:
         return Decimal(parse_bytes(value)) / 2**30
     except QuantityError:
         return None
+
+
+def run_step_costs(
+    steps: Iterable[Any],
+    stack_for: Callable[[str | None], Any | None],
+    *,
+    catalog: Catalog | None = None,
+) -> dict[str, Decimal | None]:
+    """Estimated USD cost of each recorded step: its stack's executor price x its duration.
+
+    Args:
+        steps: ``StepRecord``-like objects (``name``, ``stack``, ``resources``, ``duration``,
+            ``cached``, ``started_at``).
+        stack_for: Stack name -> its declaration (``executor.kind``, ``resources``, ``region``),
+            or ``None`` when the stack is no longer known.
+        catalog: The price catalog; the packaged one by default.
+
+    Returns:
+        Step name -> cost; ``Decimal(0)`` for cached steps and steps that never ran, ``None``
+        when the price or the duration is unknown.
+    """
+    stacks: dict[str | None, Any] = {}
+    costs: dict[str, Decimal | None] = {}
+    for step in steps:
+        if step.cached or step.started_at is None:  # served from the cache, or never ran
+            costs[step.name] = Decimal(0)
+            continue
+        if step.stack not in stacks:
+            stacks[step.stack] = stack_for(step.stack)
+        stack = stacks[step.stack]
+        if stack is None or step.duration is None:
+            costs[step.name] = None
+            continue
+        executor = getattr(stack, "executor", None)
+        kind = getattr(executor, "kind", "local") if executor is not None else "local"
+        resources = step.resources or getattr(stack, "resources", None)
+        hourly = hourly_price(resources, kind, getattr(stack, "region", None), catalog=catalog)
+        costs[step.name] = None if hourly is None else step_cost(hourly, step.duration)
+    return costs

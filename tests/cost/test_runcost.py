@@ -93,3 +93,46 @@ def test_step_cost() -> None:
     assert step_cost(D(0), 3600) == 0
     assert step_cost(None, 60) is None
     assert step_cost(D(1), None) is None
+
+
+def test_run_step_costs_price_each_recorded_step_by_its_stack() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from flowyml.core.records import StepRecord, StepStatus
+    from flowyml.cost import hourly_price, run_step_costs
+    from flowyml.stacks import LocalStack
+    from flowyml.stacks.gcp import GCPStack
+
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    vertex = GCPStack(name="prod", project_id="my-project-123", bucket_name="my-bucket-123")
+    stacks = {"local": LocalStack(), "prod": vertex}
+
+    def record(name: str, stack: str, **extra: object) -> StepRecord:
+        fields: dict[str, object] = {
+            "run_id": "r1",
+            "name": name,
+            "status": StepStatus.COMPLETED,
+            "started_at": start,
+            "ended_at": start + timedelta(hours=1),
+            "stack": stack,
+        }
+        fields.update(extra)
+        return StepRecord(**fields)  # type: ignore[arg-type]
+
+    steps = [
+        record("prep", "local"),
+        record("train", "prod", resources={"machine_type": "n1-standard-4"}),
+        record("again", "prod", resources={"machine_type": "n1-standard-4"}, cached=True),
+        record("gone", "deleted-stack"),
+        record("never", "prod", started_at=None, ended_at=None, status=StepStatus.SKIPPED),
+    ]
+    costs = run_step_costs(steps, stacks.get)
+    vertex_hourly = hourly_price({"machine_type": "n1-standard-4"}, "vertex_ai", "us-central1")
+    assert vertex_hourly is not None and vertex_hourly > 0
+    assert costs == {
+        "prep": Decimal(0),
+        "train": vertex_hourly,  # one hour
+        "again": Decimal(0),
+        "gone": None,
+        "never": Decimal(0),
+    }
