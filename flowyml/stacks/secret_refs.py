@@ -33,11 +33,15 @@ __all__ = [
     "dump_secret",
     "env_reference",
     "is_reference",
+    "is_secret_query_key",
     "load_secret",
     "reveal",
 ]
 
 _ENV_REF = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}$")
+# Query parameters of a database URL that carry credentials (libpq ``password``/``sslpassword``,
+# ``passwd``, ``pwd``, tokens...): masked wherever a URL is shown.
+_SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|credential|key", re.IGNORECASE)
 _PROCESS_KEY = _stdlib_secrets.token_bytes(32)
 _VAULT: dict[str, str] = {}
 
@@ -48,6 +52,11 @@ def env_reference(value: str) -> tuple[str, str | None] | None:
     if not match:
         return None
     return match["name"], match["default"]
+
+
+def is_secret_query_key(name: str) -> bool:
+    """Whether a URL query parameter named ``name`` may hold a credential (mask its value)."""
+    return _SECRET_QUERY_KEY.search(name) is not None
 
 
 def is_reference(secret: SecretStr | str | None) -> bool:

@@ -19,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from flowyml.stacks.secret_refs import is_secret_query_key
+
 BUSY_TIMEOUT_MS = 30_000
 # Execution option marking a connection whose transactions only read.
 READ_ONLY = "flowyml_read_only"
@@ -27,10 +29,32 @@ READ_ONLY = "flowyml_read_only"
 def mask_url(url: str | URL) -> str:
     """``url`` with its password replaced by ``***`` (safe to print or log)."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
+        parsed = sa.make_url(url)
+        secret_keys = [key for key in parsed.query if is_secret_query_key(key)]
+        if secret_keys:
+            # libpq and pymysql also take a password as a query parameter.
+            parsed = parsed.update_query_dict(dict.fromkeys(secret_keys, "***"))
+        if "@" in (parsed.host or ""):
+            # A password with an unencoded "@": its rest was parsed as the host.
+            return "<unparseable database URL>"
+        return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
     except Exception:
         # Unparseable: say nothing that could contain a secret.
         return "<unparseable database URL>"
+
+
+def url_secrets(url: str | URL) -> tuple[str, ...]:
+    """The parts of ``url`` a message must not repeat: its password, secret query values, and a
+    host holding an ``@`` (the rest of a password with an unencoded ``@``)."""
+    try:
+        parsed = sa.make_url(url)
+    except Exception:
+        return (str(url),) if isinstance(url, str) else ()
+    found = [str(parsed.password or "")]
+    found += [str(v) for k, v in parsed.query.items() if is_secret_query_key(k)]
+    if "@" in (parsed.host or ""):
+        found.append(str(parsed.host).split("@", 1)[0])
+    return tuple(sorted({s for s in found if s}, key=len, reverse=True))
 
 
 def _json_serializer(value: Any) -> str:

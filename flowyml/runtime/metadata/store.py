@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flowyml.core.records import ArtifactRef, RunRecord, RunStatus, StepRecord, StepStatus
 from flowyml.runtime.errors import MetadataError, RunNotFoundError
 from flowyml.runtime.metadata import migrate
-from flowyml.runtime.metadata.engine import READ_ONLY, create_metadata_engine, mask_url
+from flowyml.runtime.metadata.engine import READ_ONLY, create_metadata_engine, mask_url, url_secrets
 from flowyml.runtime.metadata.schema import (
     INPUT,
     OUTPUT,
@@ -67,11 +67,14 @@ def _digest(uri: str) -> str:
     return hashlib.sha256(uri.encode("utf-8")).hexdigest()
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     # The driver's own message, first line only: SQLAlchemy's adds the SQL and parameters.
     origin = getattr(exc, "orig", None) or exc
     lines = str(origin).strip().splitlines()
-    return lines[0] if lines else type(origin).__name__
+    reason = lines[0] if lines else type(origin).__name__
+    for secret in secrets:  # drivers may echo parts of the URL (the host, the DSN)
+        reason = reason.replace(secret, "***")
+    return reason
 
 
 def _is_transient(exc: SQLAlchemyError) -> bool:
@@ -133,11 +136,12 @@ class SqlMetadataStore:
         migrate: bool = True,
     ) -> None:
         self._masked_url = mask_url(url)
+        self._secrets = url_secrets(url)
         try:
             self._engine: Engine = create_metadata_engine(url, engine_options)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise MetadataError(
-                f"cannot open metadata store {self._masked_url}: {_reason(exc)}",
+                f"cannot open metadata store {self._masked_url}: {_reason(exc, self._secrets)}",
                 hint="check the URL and that its database driver is installed",
             ) from exc
         if migrate:
@@ -162,7 +166,7 @@ class SqlMetadataStore:
             return migrate.upgrade(self._engine)
         except (SQLAlchemyError, TimeoutError, OSError) as exc:
             raise MetadataError(
-                f"cannot open metadata store {self._masked_url}: {_reason(exc)}",
+                f"cannot open metadata store {self._masked_url}: {_reason(exc, self._secrets)}",
                 hint="check that the database server is running and the URL is right",
             ) from exc
 
@@ -182,7 +186,7 @@ class SqlMetadataStore:
                     time.sleep(_RETRY_PAUSE_S * attempt * (1 + random.random()))
                     continue
                 raise MetadataError(
-                    f"metadata store {self._masked_url} write failed: {_reason(exc)}"
+                    f"metadata store {self._masked_url} write failed: {_reason(exc, self._secrets)}"
                 ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -194,7 +198,7 @@ class SqlMetadataStore:
                 connection.rollback()
         except SQLAlchemyError as exc:
             raise MetadataError(
-                f"metadata store {self._masked_url} read failed: {_reason(exc)}"
+                f"metadata store {self._masked_url} read failed: {_reason(exc, self._secrets)}"
             ) from exc
 
     # -- runs --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from flowyml.stacks.components._base import Component
 from flowyml.stacks.components.artifact_stores import resolve_local_path
 from flowyml.stacks.errors import StackError, ValidationProblem
-from flowyml.stacks.secret_refs import Secret, is_reference, reveal
+from flowyml.stacks.secret_refs import Secret, is_reference, is_secret_query_key, reveal
 
 __all__ = [
     "CloudSQLMetadataStore",
@@ -26,7 +26,9 @@ __all__ = [
 ]
 
 PASSWORD_MASK = "***"
-_URL_PASSWORD = re.compile(r"^(?P<head>[^:/]+://[^:/@]*:)(?P<pw>[^@]*)(?P<tail>@.*)$")
+# Up to the *last* "@": a password with an unencoded "@" is masked whole, never in part.
+_URL_PASSWORD = re.compile(r"^(?P<head>[^:/]+://[^:/@]*:)(?P<pw>.*)(?P<tail>@[^@]*)$", re.DOTALL)
+_URL_QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<key>[^=&;#]+)=(?P<value>[^&;#]*)")
 
 
 class SQLiteMetadataStore(Component):
@@ -103,10 +105,22 @@ class _ServerStore(Component):
             if text.startswith(f"{scheme}://"):
                 text = f"{self._driver}://{text[len(scheme) + 3 :]}"
                 break
-        if reveal_it:
-            return text
         match = _URL_PASSWORD.match(text)
-        return f"{match['head']}{PASSWORD_MASK}{match['tail']}" if match else text
+        if reveal_it:
+            if match and "@" in match["pw"]:
+                # Drivers split at the first "@" and would echo the password's rest as the host.
+                return f"{match['head']}{match['pw'].replace('@', '%40')}{match['tail']}"
+            return text
+        if match:
+            text = f"{match['head']}{PASSWORD_MASK}{match['tail']}"
+        return _URL_QUERY_PARAM.sub(_mask_query_param, text)
+
+
+def _mask_query_param(match: re.Match[str]) -> str:
+    """``?password=x`` -> ``?password=***`` (libpq and pymysql take credentials there too)."""
+    if not is_secret_query_key(match["key"]):
+        return match[0]
+    return f"{match['sep']}{match['key']}={PASSWORD_MASK}"
 
 
 def _reveal(secret: Secret, field: str) -> str:
