@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,6 +19,21 @@ from flowyml.pipeline.runner import run_pipeline
 from .doubles import LocalRuntimeStack
 
 RELEASE = threading.Event()
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint_handler() -> Iterator[None]:
+    """Start from Python's own SIGINT handler, whatever the test process inherited.
+
+    A process started with SIGINT ignored (a background job of a non-interactive shell:
+    ``pytest &``, CI wrappers) keeps it ignored, and then the handler checks below would fail
+    for a reason that has nothing to do with flowyml.
+    """
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 @step(cache=False)
