@@ -33,6 +33,8 @@ class Decoded:
     value: Any
     secret_paths: list[str] = field(default_factory=list)
     unknown_paths: list[str] = field(default_factory=list)
+    secret_texts: list[str] = field(default_factory=list)
+    """The clear text of string values inside secrets (to redact them from free-form messages)."""
 
 
 def _is_engine_key(path: str, key: str) -> bool:
@@ -50,6 +52,8 @@ def _decode(value: Any, path: str, mask: bool, out: Decoded, in_secret: bool) ->
     if isinstance(value, str) and value == UNKNOWN:
         out.unknown_paths.append(path)
         return None
+    if in_secret and isinstance(value, str) and value:
+        out.secret_texts.append(value)
     if isinstance(value, float) and value.is_integer():
         # protobuf Structs carry every number as a double; 16.0 is the integer 16 to a user.
         value = int(value)

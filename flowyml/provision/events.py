@@ -13,13 +13,14 @@ Invariants:
   replaced by an earlier, interrupted update) is a plain delete.
 - The root ``pulumi:pulumi:Stack`` and the engine's implicit default providers are not changes.
 - Secrets never leave here in clear: they become ``"[secret]"`` and their keys are listed in
-  ``sensitive``. Engine bookkeeping keys (``__defaults``, ``__meta``, ``__provider``) are dropped.
+  ``sensitive``; a diagnostic quoting a secret value seen in the events has it replaced too. Engine bookkeeping keys (``__defaults``, ``__meta``, ``__provider``) are dropped.
 - The event log always ends with ``cancelEvent`` (it is the end-of-stream marker), so it does not by
   itself mean "cancelled": a run is cancelled when a step started and never finished or failed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,6 +35,7 @@ from flowyml.core.plan import (
     NOOP,
     READ,
     REPLACE,
+    SECRET_MASK,
     UPDATE,
     Action,
     Actions,
@@ -80,6 +82,8 @@ _EVENT_KINDS = (
 
 # Pulumi's display markup in diagnostic messages, e.g. "<{%reset%}>".
 _COLOR_TAG = re.compile(r"<\{%[^%]*%\}>")
+# Secret values shorter than this are not redacted from messages (it would garble them).
+_MIN_REDACTED = 4
 
 
 def event_kind(event: Mapping[str, Any]) -> str | None:
@@ -219,12 +223,35 @@ class PlanBuilder:
     _failed: list[str] = field(default_factory=list)
     _diagnostics: list[str] = field(default_factory=list)
     _ended: bool = False
+    _secret_texts: set[str] = field(default_factory=set)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value seen so far replaced by ``[secret]``."""
+        for secret in sorted(self._secret_texts, key=len, reverse=True):
+            text = text.replace(secret, SECRET_MASK)
+        return text
+
+    def progress(self, event: Mapping[str, Any]) -> Progress | None:
+        """:func:`progress_of` ``event``, its message redacted (feed the event first)."""
+        progress = progress_of(event)
+        if progress is None:
+            return None
+        return dataclasses.replace(progress, message=self.redact(progress.message))
+
+    def _remember_secrets(self, metadata: Mapping[str, Any]) -> None:
+        for state in (metadata.get("old"), metadata.get("new")):
+            for part in ("inputs", "outputs"):
+                if isinstance(state, Mapping) and state.get(part):
+                    texts = decode(state[part], mask_secrets=True).secret_texts
+                    # Too short to redact without garbling every message.
+                    self._secret_texts.update(t for t in texts if len(t) >= _MIN_REDACTED)
 
     def feed(self, event: Mapping[str, Any]) -> None:
         """Take one engine event into account."""
         kind = event_kind(event)
         if kind in ("resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"):
             body = event[kind]
+            self._remember_secrets(body.get("metadata") or {})
             self._step(kind, body.get("metadata") or {})
         elif kind == "diagnosticEvent":
             line = diagnostic_line(event[kind])
@@ -288,7 +315,7 @@ class PlanBuilder:
             if e.ops
         )
         interrupted = self.interrupted() if self._ended else ()
-        diagnostics = list(self._diagnostics)
+        diagnostics = [self.redact(line) for line in self._diagnostics]
         if interrupted:
             diagnostics.append(
                 f"error: the operation was cancelled before {len(interrupted)} resource "
@@ -391,8 +418,10 @@ def progress_of(event: Mapping[str, Any]) -> Progress | None:
 
 
 def iter_progress(events: Iterable[Mapping[str, Any]]) -> Iterator[Progress]:
-    """Progress lines for a stream of events."""
+    """Progress lines for a stream of events (diagnostics redacted of the secrets seen)."""
+    builder = PlanBuilder(stack="", operation="")
     for event in events:
-        progress = progress_of(event)
+        builder.feed(event)
+        progress = builder.progress(event)
         if progress is not None:
             yield progress

@@ -30,7 +30,7 @@ from flowyml.provision.errors import (
     StateError,
     UpdateFailedError,
 )
-from flowyml.provision.events import PlanBuilder, progress_of
+from flowyml.provision.events import PlanBuilder
 from flowyml.provision.naming import (
     PULUMI_PROJECT,
     backend_dir,
@@ -191,7 +191,7 @@ class PulumiEngine:
         def handle(event: Any) -> None:
             raw = event_to_json(event)
             builder.feed(raw)
-            if on_event is not None and (progress := progress_of(raw)) is not None:
+            if on_event is not None and (progress := builder.progress(raw)) is not None:
                 on_event(progress)
 
         workspace_stack = self._workspace_stack(stack)
