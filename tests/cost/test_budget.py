@@ -11,8 +11,17 @@ from flowyml.core.plan import Plan
 from flowyml.cost import BudgetExceededError, CostError, check_budget, plan_costs, price_plan
 
 
-def test_under_budget_passes(plan: Plan) -> None:
-    check_budget(price_plan(plan), Decimal(1000))
+def test_a_total_at_the_budget_passes_and_a_cent_less_fails(plan: Plan) -> None:
+    """The gate is "over the budget", not "at it": the boundary is where a flipped comparison
+    (< for <=) would show."""
+    priced = price_plan(plan)
+    total = plan_costs(priced).new
+    assert total > 0  # else the boundary below would be the trivial one
+    check_budget(priced, total)  # exactly at the budget: passes (raising would fail the test)
+    check_budget(priced, total + Decimal("0.01"))
+    with pytest.raises(BudgetExceededError) as info:
+        check_budget(priced, total - Decimal("0.01"))
+    assert info.value.over_by == Decimal("0.01")
 
 
 def test_over_budget_raises_with_exit_code_3_and_says_by_how_much(plan: Plan) -> None:

@@ -290,6 +290,39 @@ def test_missing_artifact_is_a_cache_miss(
     assert second["inc"] == [1, 2, 3]
 
 
+def test_a_cached_record_lacking_an_output_is_a_miss(runtime_stack: LocalRuntimeStack) -> None:
+    """A step record under the same cache key whose outputs are not the step's (a record
+    written partially, or by an older flowyml) is not reused: the step runs again."""
+    import sqlalchemy as sa
+
+    from flowyml.runtime.metadata.schema import OUTPUT, lineage
+
+    def build() -> Pipeline:
+        with Pipeline("partial-record") as p:
+            steps.split(steps.source(4))
+        return p
+
+    first = run_pipeline(build(), runtime_stack)
+    store = runtime_stack.metadata_store
+    assert isinstance(store, SqlMetadataStore)
+    # Edit the real database: the record keeps only its first output.
+    with store.engine.begin() as connection:
+        gone = connection.execute(
+            sa.delete(lineage).where(
+                lineage.c.run_id == first.run_id,
+                lineage.c.step == "split",
+                lineage.c.direction == OUTPUT,
+                lineage.c.name == "output_1",
+            )
+        )
+    assert gone.rowcount == 1
+
+    second = run_pipeline(build(), runtime_stack)
+    assert second.cached == ("source",)
+    assert second["split"] == ([0, 1], [2, 3])
+    assert set(second.steps["split"].outputs) == {"output_0", "output_1"}
+
+
 def test_unknown_step_in_result_is_a_one_line_error(
     chain: Callable[..., Pipeline], runtime_stack: LocalRuntimeStack
 ) -> None:
