@@ -90,7 +90,11 @@ def test_usage_file_in_the_project_or_named_counts_towards_the_gate(project: Pat
 
 
 class _NoApplyEngine:
-    """Previews a one-database plan; applying is a test failure."""
+    """Previews a one-database plan; applying is a test failure.
+
+    Stands in for the Pulumi engine that ``stack up`` picks for a cloud stack: the real one
+    needs the Pulumi CLI, which cannot be installed here (the offline planner only previews).
+    """
 
     def preview(self, stack: Any) -> Plan:
         after = {"region": "us-central1", "settings": {"tier": "db-g1-small", "diskSize": 10}}

@@ -125,5 +125,7 @@ def test_key_follows_the_programs_and_the_mock_evaluator(
         stamp = real_stamp(path)
         return [*stamp[:-1], stamp[-1] + 1] if path.name == changed else stamp
 
+    # The stamped files are flowyml's own sources and the installed SDKs: editing them for real
+    # would change the working tree (and the SDKs) under other tests, so only their stamp moves.
     monkeypatch.setattr(offline_cache, "_file_stamp", edited)
     assert offline_cache.cache_key(stack, {}, "prod") != before
