@@ -130,3 +130,15 @@ def test_s3_writer_killed_mid_upload_leaves_no_object(s3_emulator: S3Emulator) -
     assert listed == []
     _assert_nothing_loadable(store, _expected_ref(store, b"y" * S3_BIG))
     _assert_store_still_works(store, b"fresh")
+
+
+def test_a_failed_local_write_raises_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """When the final rename fails (here: a directory squats on the artifact's path), the save
+    is an ArtifactError and the temporary file is removed, not left to pile up."""
+    store = FsspecArtifactStore((tmp_path / "store").as_uri())
+    squatter = tmp_path / "store" / f"{KEY}.bin"
+    (squatter / "occupied").mkdir(parents=True)  # a non-empty directory: os.replace must fail
+    with pytest.raises(ArtifactError, match="cannot write artifact"):
+        store.save(b"payload", KEY)
+    assert sorted(p.name for p in squatter.parent.iterdir()) == ["model.bin"]
+    assert (squatter / "occupied").is_dir()
