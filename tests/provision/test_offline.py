@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flowyml.core.plan import CREATE, CREATE_BEFORE_DELETE, DELETE, NOOP, UPDATE
+from flowyml.core.plan import CREATE, CREATE_BEFORE_DELETE, DELETE, NOOP, UPDATE, Action
 from flowyml.provision.errors import StateError
 from flowyml.provision.mock_eval import evaluate_program
 from flowyml.provision.offline import OfflinePlanner, diff, find_checkpoint, read_checkpoint
@@ -268,3 +268,33 @@ def test_computed_values_are_unknown_so_a_real_checkpoint_shows_no_change(projec
     change = next(c for c in plan.changes if c.name == "runner-artifacts")
     assert change.before is not None and change.before["role"] == "flowyml-runner"
     assert "runner-id" not in json.dumps([c.after for c in plan.changes])
+
+
+def _service_program() -> None:
+    from pulumi_gcp import projects
+
+    projects.Service("api-storage", project="p1", service="storage.googleapis.com")
+
+
+def test_a_service_is_replaced_delete_first(tmp_path: Path) -> None:
+    """An enabled API has a fixed identity (project + service): the old one must go before the
+    new one is created, unlike the create-before-delete default."""
+    checkpoint = _checkpoint(
+        tmp_path / "dev.json",
+        [
+            _resource(
+                "gcp:projects/service:Service",
+                "api-storage",
+                {"project": "p1", "service": "storage-component.googleapis.com"},
+            )
+        ],
+    )
+    plan = diff(
+        evaluate_program(_service_program, project="proj", stack="dev"),
+        read_checkpoint(checkpoint),
+        stack="dev",
+    )
+    (change,) = plan.changes
+    assert change.actions == (Action.DELETE, Action.CREATE)
+    assert change.replace_paths == ("service",)
+    assert change.symbol == "-/+"
