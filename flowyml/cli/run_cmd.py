@@ -28,6 +28,8 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
 
     pipe = load_pipeline(target)
     raw = parse_key_values(params, "--param")
+    if not as_json:
+        _show_progress()
     stack = resolve_stack(stack_name, None) if stack_name else None
     try:
         if isinstance(pipe, ParameterizedPipeline):
@@ -50,6 +52,7 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
     if as_json:
         echo_json(run_dict(record, costs))
     else:
+        click.echo()
         ctx_obj = click.get_current_context().find_root().obj or {}
         for line in run_lines(record, costs, tracebacks=bool(ctx_obj.get("debug"))):
             click.echo(line)
@@ -61,3 +64,16 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
             err=True,
         )
         raise SystemExit(1)
+
+
+def _show_progress() -> None:
+    """Print the runner's step progress on stdout as it happens (stdout stays pure with --json)."""
+    import logging
+    import sys
+
+    logger = logging.getLogger("flowyml.run")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

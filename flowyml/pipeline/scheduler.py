@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 import inspect
+import logging
 import os
 import time
 import traceback
@@ -28,6 +29,7 @@ from flowyml.pipeline.ports import ArtifactStore, RuntimeStack
 from flowyml.pipeline.recording import StepRecorder
 from flowyml.pipeline.result import PipelineResult
 
+_log = logging.getLogger("flowyml.run")
 _MAX_WAIT = 0.25  # seconds; bounds how long the loop sleeps between checks (and Ctrl-C waits)
 # Seconds between checks while a timed attempt is submitted but not yet running (its
 # deadline is unknown until its worker picks it up, normally within microseconds).
@@ -140,6 +142,8 @@ class RunLoop:
     def save(self, record: StepRecord) -> None:
         self.records[record.name] = record
         self.recorder.add(record)
+        if _log.isEnabledFor(logging.INFO):  # progress for whoever listens (the CLI does)
+            _log.info(_progress_line(record))
 
     def base_record(self, name: str, status: StepStatus, **changes: Any) -> StepRecord:
         inv = self.dag[name]
@@ -433,3 +437,18 @@ class RunLoop:
             error=error,
             _loader=load,
         )
+
+
+def _progress_line(record: StepRecord) -> str:
+    """One line of live progress for a step record."""
+    status = record.status
+    if status is StepStatus.RUNNING:
+        return f"{record.name}: running"
+    if status is StepStatus.FAILED and record.error:
+        return f"{record.name}: failed ({record.error.strip().splitlines()[-1]})"
+    if status is StepStatus.COMPLETED and record.duration is not None:
+        took = record.duration
+        return f"{record.name}: completed in " + (
+            f"{took * 1000:.0f}ms" if took < 1 else f"{took:.2f}s"
+        )
+    return f"{record.name}: {status.value}"

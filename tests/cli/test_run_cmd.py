@@ -80,6 +80,20 @@ def test_run_quickstart_then_list_and_show(project: Path) -> None:
     assert "Estimated cost: $0.00" in shown.stdout
 
 
+def test_run_shows_step_progress_as_it_happens(project: Path) -> None:
+    proc = flowyml(project, "run", str(QUICKSTART))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    progress = [line.strip() for line in lines[: lines.index("")]]
+    # Each step reports running, then completed, in dependency order, before the summary.
+    assert progress[0] == "load_data: running"
+    done = [line.split(":")[0] for line in progress if ": completed in " in line]
+    assert done == ["load_data", "split", "train", "evaluate"]
+    assert progress.index("train: running") < progress.index(
+        next(p for p in progress if p.startswith("train: completed"))
+    )
+
+
 def test_runs_list_on_a_fresh_project_writes_nothing(project: Path) -> None:
     proc = flowyml(project, "runs", "list")
     assert proc.returncode == 0, proc.stderr
