@@ -89,6 +89,11 @@ class StepRecord:
         outputs: Output name -> artifact ref.
         inputs: Consumed artifacts (lineage): input name -> artifact ref.
         upstream: Names of the steps this one depends on.
+        executor: Kind of executor the step really ran on (``local``, ``docker``,
+            ``kubernetes``, ``vertex_ai``...); ``None`` for a step that never ran (cached,
+            skipped). Run cost is priced from this, never from what the stack declares.
+        log_uri: URI of the step's captured stdout/stderr (text) in the artifact store.
+        details: Where the step ran, for people: container id, host, job name, a console link.
     """
 
     run_id: str
@@ -105,6 +110,9 @@ class StepRecord:
     outputs: Mapping[str, ArtifactRef] = field(default_factory=dict)
     inputs: Mapping[str, ArtifactRef] = field(default_factory=dict)
     upstream: tuple[str, ...] = ()
+    executor: str | None = None
+    log_uri: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:

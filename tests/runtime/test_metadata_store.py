@@ -64,7 +64,7 @@ def test_implements_the_runner_port(store: SqlMetadataStore) -> None:
 def test_migrations_run_once_and_reach_head(metadata_url: str) -> None:
     first = SqlMetadataStore(metadata_url)
     with first.engine.connect() as connection:
-        assert current_revision(connection) == head_revision() == "0001"
+        assert current_revision(connection) == head_revision() == "0002"
         tables = set(sa.inspect(connection).get_table_names())
     assert {"pipelines", "runs", "step_runs", "artifacts", "lineage"} <= tables
     assert SqlMetadataStore(metadata_url).migrate() is False
@@ -244,3 +244,53 @@ def test_password_never_shown(fresh_database: object) -> None:
         SqlMetadataStore(unreachable)
     assert "hunter2" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_where_a_step_ran_round_trips(tmp_path: Path) -> None:
+    store = SqlMetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
+    started = datetime.now(timezone.utc)
+    store.start_run(RunRecord("r1", "p", RunStatus.RUNNING, started))
+    store.save_step(
+        StepRecord(
+            "r1",
+            "train",
+            StepStatus.COMPLETED,
+            started_at=started,
+            ended_at=started,
+            executor="docker",
+            log_uri="file:///tmp/logs.txt",
+            details={"container": "abc123", "host": "builder"},
+        )
+    )
+    (step,) = store.get_run("r1").steps
+    assert step.executor == "docker"
+    assert step.log_uri == "file:///tmp/logs.txt"
+    assert step.details == {"container": "abc123", "host": "builder"}
+
+
+def test_a_0001_database_is_upgraded_in_place_keeping_its_runs(tmp_path: Path) -> None:
+    """A store made by the previous release (revision 0001) gains the new columns."""
+    from alembic import command
+
+    from flowyml.runtime.metadata.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        connection.execute(
+            sa.text(
+                "INSERT INTO pipelines (name, created_at) VALUES ('p', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO runs (run_id, pipeline, status, started_at) "
+                "VALUES ('old', 'p', 'completed', '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = SqlMetadataStore(url)
+    assert store.get_run("old").status is RunStatus.COMPLETED
+    with store.engine.connect() as connection:
+        assert current_revision(connection) == "0002"

@@ -88,6 +88,9 @@ step_runs = sa.Table(
     sa.Column("resources", sa.JSON()),
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("upstream", sa.JSON()),
+    sa.Column("executor", sa.String(64)),
+    sa.Column("log_uri", sa.Text()),
+    sa.Column("details", sa.JSON()),
     sa.UniqueConstraint("run_id", "name", name="uq_step_runs_run_name"),
 )
 

@@ -56,6 +56,9 @@ _STEP_UPDATE_COLUMNS = (
     "resources",
     "attempts",
     "upstream",
+    "executor",
+    "log_uri",
+    "details",
 )
 
 
@@ -103,6 +106,9 @@ def _step_row(step: StepRecord) -> dict[str, Any]:
         "resources": None if step.resources is None else dict(step.resources),
         "attempts": step.attempts,
         "upstream": list(step.upstream),
+        "executor": step.executor,
+        "log_uri": step.log_uri,
+        "details": dict(step.details) or None,
     }
 
 
@@ -383,6 +389,9 @@ class SqlMetadataStore:
                 outputs=edges.get((s.name, OUTPUT), {}),
                 inputs=edges.get((s.name, INPUT), {}),
                 upstream=tuple(s.upstream or ()),
+                executor=s.executor,
+                log_uri=s.log_uri,
+                details=s.details or {},
             )
             for s in step_rows
         )
