@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -279,9 +280,7 @@ def test_a_0001_database_is_upgraded_in_place_keeping_its_runs(tmp_path: Path) -
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0001")
         connection.execute(
-            sa.text(
-                "INSERT INTO pipelines (name, created_at) VALUES ('p', '2026-01-01 00:00:00')"
-            )
+            sa.text("INSERT INTO pipelines (name, created_at) VALUES ('p', '2026-01-01 00:00:00')")
         )
         connection.execute(
             sa.text(
