@@ -3,6 +3,10 @@
 Run with ``python benchmarks/run.py`` (add ``--quick`` for fewer repetitions). Prints the machine,
 then one row per benchmark with the measured number, its target and whether it met it. The
 targets come from the issues; unit tests never assert timings.
+
+``--install`` adds the README's commands in fresh virtual environments (they need the package
+index and take a few minutes): the first command cold (empty pip cache) and warm, and the full
+install of the second command cold.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -198,9 +203,105 @@ def offline_preview(repeat: int, extra: list[str], label: str, *, cached: bool) 
     )
 
 
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".flowyml",
+    "node_modules",
+    ".checkov",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "build",
+    "dist",
+)
+
+
+def readme_commands() -> list[str]:
+    """The shell commands of the README's Quickstart section, in order."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", section, re.S)]
+
+
+def _in_fresh_venv(tmp: Path, command: str, cache: Path) -> tuple[float, str]:
+    """Wall time of ``command`` run in a fresh copy of the repository with a fresh venv."""
+    clone = tmp / "clone"
+    if clone.exists():
+        shutil.rmtree(clone)
+    if (REPO / ".git").exists():  # a fresh clone: the committed tree, not work in progress
+        clone.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "HEAD"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(clone)], input=archive, check=True)
+    else:
+        shutil.copytree(REPO, clone, ignore=_COPY_IGNORE)
+    venv = tmp / "venv"
+    if venv.exists():
+        shutil.rmtree(venv)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(venv),
+        "PIP_CACHE_DIR": str(cache),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "FLOWYML_PROJECT_DIR": str(clone),
+    }
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{command} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def install_rows() -> list[Row]:
+    """The README's first command, cold then warm, and the full install, each in a fresh venv."""
+    first, second = readme_commands()[:2]
+    install_all = second.split("&&", 1)[0].strip()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="flowyml-bench-install-") as tmp:
+        cache = Path(tmp) / "pip-cache"
+        cold, _ = _in_fresh_venv(Path(tmp), first, cache)
+        rows.append(
+            Row("README first command, fresh venv, cold pip cache", cold, "s", 30.0, f"`{first}`")
+        )
+        warm, _ = _in_fresh_venv(Path(tmp), first, cache)
+        rows.append(
+            Row(
+                "README first command, fresh venv, warm pip cache",
+                warm,
+                "s",
+                15.0,
+                "same command, the pip cache of the run above",
+            )
+        )
+    with tempfile.TemporaryDirectory(prefix="flowyml-bench-install-") as tmp:
+        full, _ = _in_fresh_venv(Path(tmp), install_all, Path(tmp) / "pip-cache")
+        rows.append(
+            Row(
+                "full install (README second command, install part), cold",
+                full,
+                "s",
+                None,
+                f"`{install_all}`; no backtracking (constraints.txt)",
+            )
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--install", action="store_true", help="also time the README's install commands"
+    )
     args = parser.parse_args()
     n = 2 if args.quick else 5
     rows = [
@@ -211,6 +312,8 @@ def main() -> None:
         offline_preview(n, [], "`stack preview production --offline` (cost), warm", cached=True),
         offline_preview(n, ["--json"], "same, `--json`, warm", cached=True),
     ]
+    if args.install:
+        rows += install_rows()
     print(f"Machine: {machine()}")
     print(f"Date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     headers = ("benchmark", "value", "target", "verdict", "detail")
