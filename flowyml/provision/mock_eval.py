@@ -52,6 +52,7 @@ class EvaluatedResource:
         provider: Provider reference string, when one was given.
         id: The id the mocks returned.
         state: The outputs the mocks returned (secrets in clear).
+        delete_before_replace: The program asked for the old one to go before its replacement.
     """
 
     urn: str
@@ -65,6 +66,7 @@ class EvaluatedResource:
     provider: str | None = None
     id: str | None = None
     state: Mapping[str, Any] = field(default_factory=dict)
+    delete_before_replace: bool = False
 
     def masked_inputs(self) -> dict[str, Any]:
         """Inputs safe to show: secret keys replaced with ``[secret]``."""
@@ -337,6 +339,7 @@ def _run(
                 provider=request.provider or None,
                 id=registered.id if registered else None,
                 state=_unwrap(registered.state) if registered else {},
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
             with collected.lock:
                 collected.resources.append(resource)

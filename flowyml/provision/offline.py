@@ -13,9 +13,11 @@ Invariants:
   unknown, as in a real preview, never invented.
 - Provider-default inputs recorded in the checkpoint (listed in ``__defaults``) that the program
   does not set are not differences.
-- Whether a changed input replaces the resource cannot be read from a provider schema offline; the
-  table :data:`REPLACE_ON` lists, per type, the inputs the providers mark "forces new resource".
-  A change to any other input is an in-place update.
+- Whether a changed input replaces the resource comes from ``replace_on.json``, generated from the
+  provider SDKs' own text by :mod:`flowyml.provision.replace_gen` (nested paths kept, e.g.
+  ``nodeConfig.machineType`` or ``metadata.name``). A change to any other input is an update.
+- A replace deletes first when the program gives the resource ``delete_before_replace`` (every
+  explicitly named resource), else creates the new one first, as the engine does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +40,7 @@ from flowyml.core.plan import (
     Plan,
     ResourceChange,
 )
-from flowyml.provision._wire import decode, top_level
+from flowyml.provision._wire import UNKNOWN, decode, top_level
 from flowyml.provision.errors import StateError
 from flowyml.provision.events import is_internal, name_of
 from flowyml.provision.mock_eval import (
@@ -57,40 +61,50 @@ if TYPE_CHECKING:
     from flowyml.stacks.base import Stack
 
 ENGINE_NAME = "offline"
+REPLACE_DATA = "replace_on.json"
 
-# Inputs whose change forces a new resource ("forces replacement" in the providers' schemas).
-# Types not listed: only a change of ``name`` replaces (true of nearly every cloud resource).
-REPLACE_ON: Mapping[str, frozenset[str]] = {
-    "gcp:storage/bucket:Bucket": frozenset({"name", "location", "project"}),
-    "gcp:sql/databaseInstance:DatabaseInstance": frozenset(
-        {"name", "region", "project", "databaseVersion", "encryptionKeyName"}
-    ),
-    "gcp:sql/database:Database": frozenset({"name", "instance", "project"}),
-    "gcp:sql/user:User": frozenset({"name", "instance", "project", "host"}),
-    "gcp:artifactregistry/repository:Repository": frozenset(
-        {"repositoryId", "location", "format", "project", "mode"}
-    ),
-    "gcp:serviceaccount/account:Account": frozenset({"accountId", "project"}),
-    "gcp:projects/service:Service": frozenset({"service", "project"}),
-    "gcp:container/cluster:Cluster": frozenset({"name", "location", "project", "network"}),
-    "gcp:container/nodePool:NodePool": frozenset(
-        {"name", "cluster", "location", "project", "nodeConfig"}
-    ),
-    "aws:s3/bucket:Bucket": frozenset({"bucket", "bucketPrefix"}),
-    "aws:s3/bucketV2:BucketV2": frozenset({"bucket", "bucketPrefix"}),
-    "aws:rds/instance:Instance": frozenset(
-        {"identifier", "engine", "dbName", "kmsKeyId", "storageEncrypted", "availabilityZone"}
-    ),
-    "aws:ecr/repository:Repository": frozenset({"name"}),
-    "aws:iam/role:Role": frozenset({"name", "namePrefix", "path"}),
-    "aws:eks/cluster:Cluster": frozenset({"name", "vpcConfig.subnetIds"}),
-    "aws:eks/nodeGroup:NodeGroup": frozenset(
-        {"clusterName", "nodeGroupName", "subnetIds", "instanceTypes", "amiType", "capacityType"}
-    ),
-    "kubernetes:core/v1:Namespace": frozenset({"metadata"}),
-    "kubernetes:core/v1:PersistentVolumeClaim": frozenset({"metadata", "spec"}),
-}
 _DEFAULT_REPLACE_ON = frozenset({"name"})
+"""For a type the data file does not list: only a change of ``name`` replaces."""
+
+
+@lru_cache(maxsize=1)
+def _replace_data() -> Mapping[str, Mapping[str, str]]:
+    """``replace_on.json``: per type, replace-forcing input path -> the SDK text saying so."""
+    text = resources.files("flowyml.provision").joinpath(REPLACE_DATA).read_text("utf-8")
+    return dict(json.loads(text)["types"])
+
+
+def replace_triggers(type_token: str) -> Mapping[str, str]:
+    """The input paths whose change forces a new ``type_token`` resource, with the reason.
+
+    Read from the data file generated from the provider SDKs
+    (:mod:`flowyml.provision.replace_gen`); a type it does not list replaces on ``name`` only.
+    """
+    found = _replace_data().get(type_token)
+    if found is None:
+        return {path: "not in replace_on.json: assumed" for path in _DEFAULT_REPLACE_ON}
+    return found
+
+
+_MISSING = object()
+
+
+def _value_at(value: Any, path: str) -> Any:
+    """The value at a dotted input path; lists are followed element-wise (``[a, b]`` paths)."""
+    head, _, rest = path.partition(".")
+    if isinstance(value, list):
+        return [_value_at(item, path) for item in value]
+    if not isinstance(value, Mapping) or head not in value:
+        return _MISSING
+    return _value_at(value[head], rest) if rest else value[head]
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(v) for v in value)
+    return value is _MISSING or value == UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -171,15 +185,34 @@ def _changed_keys(desired: EvaluatedResource, old: RecordedResource) -> tuple[st
     return tuple(changed)
 
 
-def _replace_paths(type_token: str, changed: tuple[str, ...]) -> tuple[str, ...]:
-    triggers = REPLACE_ON.get(type_token, _DEFAULT_REPLACE_ON)
-    heads = {t.split(".", 1)[0] for t in triggers}
-    return tuple(k for k in changed if k in heads)
+def _replace_paths(
+    type_token: str, new: Mapping[str, Any], old: Mapping[str, Any], changed: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The trigger paths (nested ones kept) whose value differs between ``old`` and ``new``.
+
+    A path the program leaves unset (the provider's default) or whose new value is unknown
+    until apply is not a difference.
+    """
+    heads = set(changed)
+    found = []
+    for path in replace_triggers(type_token):
+        if path.split(".", 1)[0] not in heads:
+            continue
+        after = _value_at(new, path)
+        if _contains_unknown(after):
+            continue
+        if after != _value_at(old, path):
+            found.append(path)
+    return tuple(found)
 
 
-def _delete_before_replace(type_token: str) -> bool:
-    # Resources with a fixed physical name cannot exist twice: the old one must go first.
-    return type_token in ("gcp:projects/service:Service",)
+def _delete_before_replace(desired: EvaluatedResource) -> bool:
+    """Whether the replacement must wait for the old resource to be deleted.
+
+    True when the program asks for it (the ``delete_before_replace`` option: explicitly named
+    resources cannot exist twice) and for API services (one per project and name).
+    """
+    return desired.delete_before_replace or desired.type == "gcp:projects/service:Service"
 
 
 def diff(evaluation: Evaluation, recorded: list[RecordedResource], *, stack: str) -> Plan:
@@ -207,11 +240,11 @@ def diff(evaluation: Evaluation, recorded: list[RecordedResource], *, stack: str
         else:
             before = dict(old.inputs)
             changed = _changed_keys(desired, old)
-            replace = _replace_paths(desired.type, changed)
+            replace = _replace_paths(desired.type, after, old.inputs, changed)
             if not changed:
                 actions = NOOP
             elif replace:
-                actions = REPLACE if _delete_before_replace(desired.type) else CREATE_BEFORE_DELETE
+                actions = REPLACE if _delete_before_replace(desired) else CREATE_BEFORE_DELETE
             else:
                 actions = UPDATE
         changes.append(
@@ -348,10 +381,10 @@ class OfflinePlanner:
 
 
 __all__ = [
-    "REPLACE_ON",
     "OfflinePlanner",
     "RecordedResource",
     "diff",
     "find_checkpoint",
     "read_checkpoint",
+    "replace_triggers",
 ]

@@ -27,7 +27,7 @@ from flowyml.core.files import write_atomic
 from flowyml.core.paths import state_dir
 from flowyml.provision.mock_eval import EvaluatedResource, Evaluation
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _SDKS = ("pulumi", "pulumi_gcp", "pulumi_aws", "pulumi_kubernetes", "pulumi_random")
 
 
@@ -105,6 +105,7 @@ def _to_json(evaluation: Evaluation) -> dict[str, Any]:
                 "custom": r.custom,
                 "provider": r.provider,
                 "id": r.id,
+                "delete_before_replace": r.delete_before_replace,
             }
             for r in evaluation.resources
         ],
@@ -131,6 +132,7 @@ def _from_json(data: dict[str, Any]) -> Evaluation:
                 custom=r["custom"],
                 provider=r["provider"],
                 id=r["id"],
+                delete_before_replace=bool(r.get("delete_before_replace", False)),
             )
             for r in data["resources"]
         ),
