@@ -20,6 +20,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("flowyml.cli.runs_cmd", "runs", "List and inspect recorded pipeline runs."),
     "stack": ("flowyml.cli.stack_cmd", "stack", "Declare, preview, provision and destroy stacks."),
     "cost": ("flowyml.cli.cost_cmd", "cost", "Show the price catalog used for cost estimates."),
+    "ui": ("flowyml.ui.command", "ui", "Open the dashboard: runs, graphs, logs, costs, stacks."),
 }
 
 
