@@ -23,7 +23,7 @@ except ModuleNotFoundError as _exc:
     if _exc.name != "flowyml.cli.stack_lifecycle_cmds":
         raise
 else:
-    for _name in ("preview", "up", "destroy", "refresh", "outputs"):
+    for _name in ("preview", "up", "destroy", "refresh", "outputs", "check"):
         _found = getattr(_lifecycle, _name, None) or getattr(_lifecycle, f"{_name}_cmd", None)
         if isinstance(_found, click.Command):
             stack.add_command(_found, _name)

@@ -6,7 +6,13 @@ Importing this package reads no price file and imports neither pulumi, a cloud S
 from __future__ import annotations
 
 from flowyml.cost.budget import check_budget
-from flowyml.cost.errors import BudgetExceededError, CatalogError, CostError, UsageFileError
+from flowyml.cost.errors import (
+    BudgetExceededError,
+    CatalogError,
+    CostError,
+    UnpricedBudgetError,
+    UsageFileError,
+)
 from flowyml.cost.estimator import apply_usage, estimate_resource, is_free_type
 from flowyml.cost.money import HOURS_PER_MONTH, format_delta, format_rate, format_usd
 from flowyml.cost.planning import CostSummary, change_delta, plan_costs, price_change, price_plan
@@ -29,6 +35,7 @@ __all__ = [
     "PriceEntry",
     "ProviderCatalog",
     "RenderOptions",
+    "UnpricedBudgetError",
     "Usage",
     "UsageFileError",
     "apply_usage",

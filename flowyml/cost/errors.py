@@ -42,3 +42,19 @@ class BudgetExceededError(CostError):
         self.new_total = new_total
         self.limit = limit
         self.over_by = new_total - limit
+
+
+class UnpricedBudgetError(CostError):
+    """A budget gate cannot be checked: resources of the plan have no price (fails closed).
+
+    Attributes:
+        not_priced: ``(name, reason)`` of each resource the catalog cannot price.
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self, message: str, *, not_priced: tuple[tuple[str, str], ...], hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.not_priced = not_priced

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 OnEvent = Callable[[Progress], None]
 """Receives live progress while an engine works (one call per step start/finish/failure)."""
 
+Precondition = Callable[[], None]
+"""Called by ``up`` holding the stack's lock, before any change; raising stops the update
+(how a saved plan is re-checked against a concurrent change)."""
+
 
 @dataclass(frozen=True)
 class UpResult:
@@ -48,7 +52,13 @@ class Engine(Protocol):
         """What ``up`` would change, touching nothing."""
         ...
 
-    def up(self, stack: Stack, on_event: OnEvent | None = None) -> UpResult:
+    def up(
+        self,
+        stack: Stack,
+        on_event: OnEvent | None = None,
+        *,
+        precondition: Precondition | None = None,
+    ) -> UpResult:
         """Create or update the stack's resources and record its outputs."""
         ...
 

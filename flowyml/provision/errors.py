@@ -76,3 +76,17 @@ class ConfirmationRequiredError(ProvisionError):
             f"refusing to {operation} stack {stack} without confirmation: no terminal to ask on.",
             hint=f"review the plan above, then run `flowyml stack {operation} {stack} --yes`",
         )
+
+
+class GuardrailError(ProvisionError):
+    """``stack check`` (or ``preview --check``) found error-severity guardrail findings.
+
+    Its own exit code (4), so CI tells "the plan is unsafe" from "over budget" (3) and from any
+    other failure (1).
+    """
+
+    exit_code = 4
+
+
+class SavedPlanError(ProvisionError):
+    """A saved plan (``preview --out``) cannot be applied: unreadable, another stack's, or stale."""

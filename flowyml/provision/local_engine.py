@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from flowyml.core.outputs import ARTIFACT_URI, EXECUTOR, METADATA_URL, StackOutputs
 from flowyml.core.paths import project_dir
 from flowyml.core.plan import CREATE, DELETE, NOOP, UPDATE, Actions, Plan, ResourceChange
-from flowyml.provision.engine import OnEvent, UpResult
+from flowyml.provision.engine import OnEvent, Precondition, UpResult
 from flowyml.provision.errors import StateError, UnsupportedStackError
 from flowyml.provision.events import Progress
 from flowyml.provision.state import (
@@ -197,6 +197,15 @@ class LocalEngine:
             ),
         )
 
+    def observed_state(self, stack: Stack) -> dict[str, Any]:
+        """What exists now, as the plan sees it (for saved-plan fingerprints): the two
+        resources' recorded sides and the recorded outputs."""
+        recorded = load_outputs(stack.name, self.state_root)
+        return {
+            "resources": {c.address: c.before for c in self._changes(stack, "up")},
+            "outputs": None if recorded is None else recorded.masked(),
+        }
+
     def preview(self, stack: Stack) -> Plan:
         """What ``up`` would do: create what is missing, migrate an old schema."""
         return Plan(
@@ -264,10 +273,25 @@ class LocalEngine:
             act(change)
             self._emit(on_event, "done", change)
 
-    def up(self, stack: Stack, on_event: OnEvent | None = None) -> UpResult:
-        """Create the artifact directory and the migrated database; record the outputs."""
+    def up(
+        self,
+        stack: Stack,
+        on_event: OnEvent | None = None,
+        *,
+        precondition: Precondition | None = None,
+    ) -> UpResult:
+        """Create the artifact directory and the migrated database; record the outputs.
+
+        Args:
+            stack: The local stack.
+            on_event: Receives progress.
+            precondition: Called holding the stack's lock, before any change (a saved plan's
+                check); raising there changes nothing.
+        """
         layout = _layout(stack)
         with stack_lock(stack.name, "up", timeout=self.lock_timeout, root=self.state_root):
+            if precondition is not None:
+                precondition()
             # Plan inside the lock: what a concurrent up did meanwhile is then a no-op here.
             changes = self._changes(stack, "up")
 

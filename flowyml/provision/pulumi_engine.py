@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowyml.core.outputs import StackOutputs
 from flowyml.core.plan import Plan
-from flowyml.provision.engine import OnEvent, UpResult
+from flowyml.provision.engine import OnEvent, Precondition, UpResult
 from flowyml.provision.errors import (
     ProvisionError,
     PulumiNotInstalledError,
@@ -208,9 +208,21 @@ class PulumiEngine:
             ws.preview(on_event=handle)
         return builder.build()
 
-    def up(self, stack: Stack, on_event: OnEvent | None = None) -> UpResult:
-        """``pulumi up``; records the outputs (secrets encrypted) on success."""
+    def up(
+        self,
+        stack: Stack,
+        on_event: OnEvent | None = None,
+        *,
+        precondition: Precondition | None = None,
+    ) -> UpResult:
+        """``pulumi up``; records the outputs (secrets encrypted) on success.
+
+        ``precondition`` runs holding the stack's lock, before the workspace is touched (a saved
+        plan's fingerprints are checked there).
+        """
         with stack_lock(stack.name, "up", timeout=self.lock_timeout, root=self.state_root):
+            if precondition is not None:
+                precondition()
             with self._run(stack, "up", on_event) as (ws, handle, builder):
                 result = ws.up(on_event=handle)
             outputs = self._record(stack, result.outputs)

@@ -32,17 +32,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _flowyml(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWYML_", "GCP_"))}
-    env["FLOWYML_PROJECT_DIR"] = str(project)
-    return subprocess.run(
-        [sys.executable, "-m", "flowyml.cli", *args],
-        cwd=project,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return _flowyml_env(project, {}, *args)
 
 
 def test_preview_over_the_flag_exits_3_and_says_by_how_much(project: Path) -> None:
@@ -131,3 +121,75 @@ def test_project_usage_file_is_read_without_the_flag(project: Path) -> None:
         project, "stack", "preview", "production", "--offline", "--max-monthly-cost", "10"
     )
     assert result.returncode == 3 and "$11.37" in result.stderr
+
+
+def test_unpriced_resources_fail_the_gate_closed_unless_allowed(project: Path) -> None:
+    """europe-west2 is a real region the catalog has no prices for: the database, bucket and
+    registry are "not priced", the priced total is $0, and a $1 budget used to pass."""
+    env = {"GCP_REGION": "europe-west2"}
+    closed = _flowyml_env(
+        project, env, "stack", "preview", "production", "--offline", "--max-monthly-cost", "1"
+    )
+    assert closed.returncode == 3, closed.stderr
+    (error,) = [line for line in closed.stderr.splitlines() if line.startswith("Error:")]
+    assert "cannot be checked: 3 resource(s) are not priced" in error
+    for name in ("metadata (region europe-west2", "artifacts (", "registry ("):
+        assert name in error
+    assert "--allow-unpriced" in error
+    allowed = _flowyml_env(
+        project,
+        env,
+        "stack",
+        "preview",
+        "production",
+        "--offline",
+        "--max-monthly-cost",
+        "1",
+        "--allow-unpriced",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+class _UnpricedNoApplyEngine(_NoApplyEngine):
+    """As :class:`_NoApplyEngine`, with a tier the catalog does not know (a typo)."""
+
+    def preview(self, stack: Any) -> Plan:
+        after = {"region": "us-central1", "settings": {"tier": "db-g1-smal", "diskSize": 10}}
+        return Plan(
+            stack.name,
+            "preview",
+            "stand-in",
+            (ResourceChange(f"{SQL}::db", SQL, "db", CREATE, after=after),),
+        )
+
+
+def test_up_with_an_unpriced_resource_exits_3_before_applying(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import flowyml.provision.select as select
+    from flowyml.cli.main import main
+
+    monkeypatch.setenv("FLOWYML_PROJECT_DIR", str(project))
+    stand_in = SimpleNamespace(engine=_UnpricedNoApplyEngine(), note=None)
+    monkeypatch.setattr(select, "engine_for", lambda *_a, **_k: stand_in)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stack", "up", "production", "--yes", "--max-monthly-cost", "1000"])
+    assert exit_info.value.code == 3
+    error = capsys.readouterr().err.split("Error:")[-1]
+    assert "not priced" in error and "db (" in error
+
+
+def _flowyml_env(
+    project: Path, extra: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWYML_", "GCP_"))}
+    env.update({"FLOWYML_PROJECT_DIR": str(project), **extra})
+    return subprocess.run(
+        [sys.executable, "-m", "flowyml.cli", *args],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
