@@ -60,14 +60,23 @@ def property_drifts(change: ResourceChange) -> tuple[PropertyDrift, ...]:
     if change.after is None and change.before is not None:
         return (PropertyDrift("", "exists", GONE),)
     out: list[PropertyDrift] = []
-    _walk("", change.before or {}, change.after or {}, out)
+    before, after = change.before or {}, change.after or {}
+    _walk("", before, after, out)
+    seen = {_head(d.path) for d in out}
+    # The engine says these differ though their (masked) inputs compare equal: a rotated
+    # secret, or a change in what the provider reports; show the key, never the value.
+    for key in change.diff_keys:
+        if key not in seen:
+            out.append(PropertyDrift(key, before.get(key), after.get(key)))
     secret = set(change.sensitive)
     return tuple(
-        PropertyDrift(d.path, SECRET_MASK, SECRET_MASK)
-        if d.path.split(".", 1)[0].split("[", 1)[0] in secret
-        else d
+        PropertyDrift(d.path, SECRET_MASK, SECRET_MASK) if _head(d.path) in secret else d
         for d in out
     )
+
+
+def _head(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def drifted(plan: Plan) -> tuple[ResourceChange, ...]:

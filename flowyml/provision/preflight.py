@@ -39,5 +39,13 @@ def preflight(stack: Stack) -> None:
         StackValidationError: One error listing every problem (exit code 1).
     """
     found = preflight_problems(stack)
-    if found:
-        raise StackValidationError(stack.name, found)
+    if not found:
+        return
+    error = StackValidationError(stack.name, found)
+    if len(found) > len(stack.validate(raise_on_error=False)):
+        # `stack validate` checks the declaration only: point at a command that re-checks all.
+        error.hint = (
+            f"correct the fields named above, then run `flowyml stack preview {stack.name} "
+            "--offline`"
+        )
+    raise error

@@ -384,3 +384,204 @@ def test_up_on_a_terminal_shows_the_priced_plan_and_asks(project: Path) -> None:
     accepted.close()
     assert accepted.exitstatus == 0
     assert (project / ".flowyml" / "metadata.db").is_file()
+
+
+# -- preview and up validate first (issue 11, point 1) ------------------------------------------
+
+_BAD = {"GCP_BUCKET": "My_Bucket..bad", "GCP_PROJECT_ID": "x", "GCP_REGION": "mars"}
+
+
+@pytest.mark.parametrize(
+    "args", [("preview", "production", "--offline"), ("up", "production", "--yes")]
+)
+def test_a_bad_declaration_is_refused_before_any_plan(project: Path, args: tuple[str]) -> None:
+    result = _run(project, *args, **_BAD)
+    assert result.returncode == 1
+    (line,) = _error_lines(result)
+    assert "has 3 problems" in line
+    for field in ("project_id:", "region: 'mars'", "bucket_name: GCS bucket name 'My_Bucket..bad'"):
+        assert line.count(field) == 1, line  # each problem listed once
+    assert result.stdout == ""  # no plan printed
+    assert "Pulumi CLI" not in result.stderr  # refused before an engine is chosen
+
+
+def test_a_capability_the_provider_lacks_is_refused_by_preview_and_up(project: Path) -> None:
+    (project / "stacks" / "aws-vertex.yaml").write_text(
+        "name: aws-vertex\ntype: aws\nregion: us-east-1\ns3_bucket: my-vertex-artifacts\n"
+        "executor:\n  kind: vertex_ai\n  project_id: my-gcp-project\n  region: us-central1\n"
+    )
+    assert _run(project, "validate", "aws-vertex").returncode == 0  # fields alone are fine
+    for args in (("preview", "aws-vertex", "--offline"), ("up", "aws-vertex", "--yes")):
+        result = _run(project, *args)
+        assert result.returncode == 1
+        (line,) = _error_lines(result)
+        assert "executor: the aws program cannot build it: Vertex AI" in line
+        assert "flowyml stack preview aws-vertex --offline" in line  # not `validate`
+        assert result.stdout == ""
+
+
+# -- --json on up, destroy, refresh (point 3) ---------------------------------------------------
+
+
+def test_up_destroy_refresh_json_are_one_document_each(project: Path) -> None:
+    up = _run(project, "up", "local", "--yes", "--json")
+    assert up.returncode == 0, up.stderr
+    doc = json.loads(up.stdout)  # stdout holds the JSON only (progress went to stderr)
+    assert doc["operation"] == "up" and doc["engine"] == "local"
+    assert doc["plan"]["summary"]["create"] == 2
+    assert doc["outputs"]["metadata_url"].startswith("sqlite:///")
+    assert "created flowyml:local:ArtifactRoot" in up.stderr
+
+    refreshed = _run(project, "refresh", "local", "--json")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert json.loads(refreshed.stdout)["drift"] == []
+
+    destroyed = _run(project, "destroy", "local", "--yes", "--json")
+    assert destroyed.returncode == 0, destroyed.stderr
+    doc = json.loads(destroyed.stdout)
+    assert doc["destroyed"] is True
+    assert sorted(doc["data_lost"]) == [
+        "flowyml:local:ArtifactRoot::artifacts",
+        "flowyml:local:SqliteDatabase::metadata",
+    ]
+    assert "[DATA: its contents are lost]" in destroyed.stderr  # the listing, on stderr
+
+    nothing = _run(project, "destroy", "local", "--yes", "--json")
+    assert json.loads(nothing.stdout)["destroyed"] is False
+
+
+# -- drift with its cost (point 5) ---------------------------------------------------------------
+
+
+def test_local_refresh_shows_a_resource_deleted_outside_flowyml(project: Path) -> None:
+    assert _run(project, "up", "local", "--yes").returncode == 0
+    shutil.rmtree(project / ".flowyml" / "artifacts")
+    result = _run(project, "refresh", "local")
+    assert result.returncode == 0, result.stderr
+    assert "- artifacts  flowyml:local:ArtifactRoot" in result.stdout
+    assert "(deleted outside flowyml)" in result.stdout
+    assert "1 resource(s) drifted" in result.stdout
+
+
+SQL_URN = "urn:pulumi:production::flowyml::gcp:sql/databaseInstance:DatabaseInstance::metadata"
+USER_URN = "urn:pulumi:production::flowyml::gcp:sql/user:User::metadata-user"
+
+
+def _refresh_events() -> list[dict[str, object]]:
+    """A refresh as the Pulumi engine reports it (JSON event shape): someone resized the
+    database in the console to db-custom-2-7680 and grew its disk; the user's password was
+    rotated (a secret: it must never be shown)."""
+
+    def sql(tier: str, disk: int) -> dict[str, object]:
+        return {
+            "type": "gcp:sql/databaseInstance:DatabaseInstance",
+            "urn": SQL_URN,
+            "inputs": {
+                "region": "us-central1",
+                "databaseVersion": "POSTGRES_15",
+                "settings": {"tier": tier, "diskSize": disk, "diskType": "PD_SSD"},
+            },
+        }
+
+    def user(password: str) -> dict[str, object]:
+        secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+        return {
+            "type": "gcp:sql/user:User",
+            "urn": USER_URN,
+            "inputs": {"name": "flowyml", "password": {**secret, "value": password}},
+        }
+
+    steps = [
+        {
+            "op": "refresh",
+            "urn": SQL_URN,
+            "type": "gcp:sql/databaseInstance:DatabaseInstance",
+            "old": sql("db-f1-micro", 10),
+            "new": sql("db-custom-2-7680", 50),
+            "diffs": ["settings"],
+        },
+        {
+            "op": "refresh",
+            "urn": USER_URN,
+            "type": "gcp:sql/user:User",
+            "old": user("old-Pa55word-xyz"),
+            "new": user("new-Pa55word-xyz"),
+            "diffs": ["password"],
+        },
+    ]
+    events: list[dict[str, object]] = []
+    for i, step in enumerate(steps):
+        events.append({"sequence": 2 * i, "timestamp": 1, "resourcePreEvent": {"metadata": step}})
+        events.append(
+            {"sequence": 2 * i + 1, "timestamp": 1, "resOutputsEvent": {"metadata": step}}
+        )
+    events.append({"sequence": 9, "timestamp": 1, "summaryEvent": {"resourceChanges": {}}})
+    return events
+
+
+class _ReplayingWorkspace:
+    """Stands in for ``pulumi.automation.Stack`` (the real one drives the Pulumi CLI, which
+    cannot be installed here): replays recorded refresh events and has no outputs."""
+
+    def refresh(self, on_event: object) -> None:
+        from pulumi import automation as auto
+
+        for raw in _refresh_events():
+            on_event(auto.events.EngineEvent.from_json(raw))  # type: ignore[operator]
+
+    def outputs(self) -> dict[str, object]:
+        return {}
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_refresh_shows_each_drifted_property_and_its_monthly_cost(
+    project: Path, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from flowyml.cli.stack_lifecycle_cmds import refresh_cmd
+    from flowyml.provision import select
+    from flowyml.provision.pulumi_engine import PulumiEngine
+
+    for var in ("GCP_REGION", "GCP_PROJECT_ID", "GCP_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("FLOWYML_PROJECT_DIR", str(project))
+    monkeypatch.setenv("FLOWYML_PASSPHRASE", "test-passphrase")
+    # The real engine's refresh (events -> Plan, outputs re-recorded), on a replayed workspace.
+    engine = PulumiEngine(lock_timeout=0)
+    monkeypatch.setattr(engine, "_workspace_stack", lambda stack: _ReplayingWorkspace())
+    monkeypatch.setattr(select, "engine_for", lambda *a, **k: select.Choice(engine))
+
+    result = CliRunner().invoke(refresh_cmd, ["production", *(["--json"] if as_json else [])])
+
+    assert result.exit_code == 0, result.output
+    assert "Pa55word" not in result.output
+    # db-f1-micro $7.665 + 10 GB SSD $1.70 = $9.37 before; db-custom-2-7680 + 50 GB SSD after.
+    from decimal import Decimal
+
+    from flowyml.cost import estimate_resource
+
+    after = estimate_resource(
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        {"region": "us-central1", "settings": {"tier": "db-custom-2-7680", "diskSize": 50}},
+    ).monthly
+    assert after is not None and after > Decimal("9.37")
+    delta = after - Decimal("9.365")
+    if as_json:
+        doc = json.loads(result.output)
+        (sql, user) = sorted(doc["drift"], key=lambda d: d["name"])
+        assert {p["path"]: (p["before"], p["after"]) for p in sql["properties"]} == {
+            "settings.diskSize": (10, 50),
+            "settings.tier": ("db-f1-micro", "db-custom-2-7680"),
+        }
+        assert Decimal(sql["monthly_delta"]) == delta
+        assert user["properties"] == [
+            {"path": "password", "before": "[secret]", "after": "[secret]"}
+        ]
+        assert Decimal(doc["cost"]["delta_monthly"]) == delta
+        return
+    assert 'settings.tier: "db-f1-micro" -> "db-custom-2-7680"' in result.output
+    assert "settings.diskSize: 10 -> 50" in result.output
+    assert 'password: "[secret]" -> "[secret]"' in result.output
+    assert "Monthly cost effect of the drift: $9.37 -> " in result.output
+    assert "2 resource(s) drifted" in result.output
