@@ -312,6 +312,9 @@ def main() -> None:
         offline_preview(n, [], "`stack preview production --offline` (cost), warm", cached=True),
         offline_preview(n, ["--json"], "same, `--json`, warm", cached=True),
     ]
+    import ui_bench  # benchmarks/ui_bench.py: the dashboard (`flowyml ui`)
+
+    rows += [Row(**row) for row in ui_bench.rows(n)]
     if args.install:
         rows += install_rows()
     print(f"Machine: {machine()}")

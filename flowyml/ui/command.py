@@ -7,12 +7,15 @@ when the command runs, so ``flowyml --help`` does not load them.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import webbrowser
+from typing import Any
 
 import click
 
+from flowyml.core.errors import FlowymlError
 from flowyml.ui.auth import TOKEN_ENV, is_loopback, new_token
 from flowyml.ui.errors import UiError
 
@@ -79,7 +82,9 @@ def ui(port: int, host: str, stack_name: str | None, token: str | None, no_open:
     bound_port = int(sock.getsockname()[1])
     shown_host = f"[{host.strip('[]')}]" if ":" in host else host
     url = f"http://{shown_host}:{bound_port}/"
-    click.echo(f"flowyml ui: {url}  (stack {source.name}, store {source.store_url or '-'})")
+    click.echo(
+        f"flowyml ui: {url}  (stack {source.name}, store {source.declared_store_url or '-'})"
+    )
     if token:
         click.echo(f"token: {token}  (open {url}?token={token})")
     click.echo("Press Ctrl-C to stop.", err=True)
@@ -89,7 +94,15 @@ def ui(port: int, host: str, stack_name: str | None, token: str | None, no_open:
     if not no_open:
         target = f"{url}?token={token}" if token else url
         threading.Timer(0.3, webbrowser.open, args=(target,)).start()
+    # Open the stores while the server starts listening: the first request finds them ready.
+    threading.Thread(target=_warm, args=(source,), daemon=True).start()
     server.run(sockets=[sock])
+
+
+def _warm(source: Any) -> None:
+    # Each request reports a failure itself (e.g. the database is down), in one line.
+    with contextlib.suppress(FlowymlError):
+        source.warm()
 
 
 __all__ = ["DEFAULT_PORT", "ui"]

@@ -27,7 +27,7 @@ import hmac
 import posixpath
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -38,12 +38,13 @@ from starlette.staticfiles import StaticFiles
 
 from flowyml import __version__
 from flowyml.core.errors import FlowymlError
-from flowyml.ui import page, queries, runs_view, stacks_view
+from flowyml.ui import page
 from flowyml.ui.auth import COOKIE, Guard, loopback_hosts
 from flowyml.ui.errors import ArtifactNotFound, CompareError
 from flowyml.ui.jsonio import dumps
-from flowyml.ui.previews import preview, read_bytes, ref_dict
-from flowyml.ui.source import Source
+
+if TYPE_CHECKING:
+    from flowyml.ui.source import Source
 
 STATIC_DIR = Path(__file__).parent / "static"
 _NOT_FOUND_TYPES = ("RunNotFoundError", "UnknownStackError", "ArtifactNotFound")
@@ -124,6 +125,8 @@ class App:
         }
 
     def runs(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import queries, runs_view
+
         q = request.query_params
         filters = queries.RunFilter(
             pipeline=q.get("pipeline") or None,
@@ -135,23 +138,33 @@ class App:
         )
 
     def run(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import runs_view
+
         return runs_view.run_view(self.source, request.path_params["run_id"])
 
     def step(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import runs_view
+
         p = request.path_params
         return runs_view.step_view(self.source, p["run_id"], p["step"])
 
     def logs(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import runs_view
+
         p = request.path_params
         return runs_view.step_log(self.source, p["run_id"], p["step"])
 
     def compare(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import runs_view
+
         a, b = request.query_params.get("a"), request.query_params.get("b")
         if not a or not b:
             raise CompareError("compare needs two runs.", hint="give ?a=RUN_ID&b=RUN_ID")
         return runs_view.compare(self.source, a, b)
 
     def _artifact(self, request: Request) -> tuple[Any, dict[str, str]]:
+        from flowyml.ui import queries
+
         store = self.source.metadata
         found = None if store is None else queries.artifact(store.engine, request.path_params["id"])
         if found is None:
@@ -162,6 +175,8 @@ class App:
         return found
 
     def artifact(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui.previews import preview, ref_dict
+
         ref, producer = self._artifact(request)
         return {
             **ref_dict(ref),
@@ -170,6 +185,8 @@ class App:
         }
 
     def download(self, request: Request) -> Response:
+        from flowyml.ui.previews import read_bytes
+
         try:
             ref, _ = self._artifact(request)
             data = read_bytes(self.source.artifacts, ref.uri)
@@ -187,12 +204,18 @@ class App:
         )
 
     def stacks(self, _request: Request) -> dict[str, Any]:
+        from flowyml.ui import stacks_view
+
         return stacks_view.stack_rows()
 
     def stack(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import stacks_view
+
         return stacks_view.stack_view(request.path_params["name"])
 
     def plan(self, request: Request) -> dict[str, Any]:
+        from flowyml.ui import stacks_view
+
         refresh = request.query_params.get("refresh") in ("1", "true")
         return stacks_view.stack_plan(request.path_params["name"], refresh=refresh)
 

@@ -29,7 +29,20 @@ class Source:
         self.stack = stack
         self._lock = threading.Lock()
         self._bound: Any = None
-        self.redact = Redactor(stack_secrets(stack))
+        self._redactor: Redactor | None = None
+
+    @property
+    def redact(self) -> Redactor:
+        """The redactor for this stack's secrets (built on first use: it imports SQLAlchemy)."""
+        with self._lock:
+            if self._redactor is None:
+                self._redactor = Redactor(stack_secrets(self.stack))
+            return self._redactor
+
+    def warm(self) -> None:
+        """Build the redactor and open the stores now (the server calls it once it listens)."""
+        self.redact  # noqa: B018
+        self.bound()
 
     @property
     def name(self) -> str:
@@ -72,6 +85,11 @@ class Source:
         store = self.metadata
         if store is not None:
             return str(store.url)
+        return self.declared_store_url
+
+    @property
+    def declared_store_url(self) -> str | None:
+        """The declared metadata store's URL, password masked (``None`` until provisioned)."""
         declared = getattr(self.stack, "metadata_store", None)
         try:
             return None if declared is None else str(declared.sqlalchemy_url())

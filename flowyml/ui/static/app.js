@@ -402,7 +402,7 @@
           el("tr", {}, el("td", {}, "Estimated cost"), el("td", {}, usd(c.a.estimated_cost_usd)), el("td", {}, usd(c.b.estimated_cost_usd))),
           el("tr", {}, el("td", {}, "Stack"), el("td", {}, c.a.stack || "–"), el("td", {}, c.b.stack || "–")))),
       el("h2", {}, "Parameters"),
-      c.params.length ? el("table", { class: "compare" }, el("tbody", {}, c.params.map((p) => el("tr", { class: p.same ? "" : "differs" }, el("td", {}, p.name), el("td", {}, val(p.a)), el("td", {}, val(p.b)))))) : el("p", { class: "muted" }, "No parameters."),
+      c.params.length ? el("table", { class: "compare" }, el("thead", {}, el("tr", {}, el("th", {}, "Parameter"), el("th", {}, "A"), el("th", {}, "B"))), el("tbody", {}, c.params.map((p) => el("tr", { class: p.same ? "" : "differs" }, el("td", {}, p.name), el("td", {}, val(p.a)), el("td", {}, val(p.b)))))) : el("p", { class: "muted" }, "No parameters."),
       el("h2", {}, "Steps"),
       el("table", { class: "compare" },
         el("thead", {}, el("tr", {}, ["Step", "A: status", "A: duration", "A: cost", "B: status", "B: duration", "B: cost", "Outputs"].map((h) => el("th", {}, h)))),
