@@ -24,6 +24,9 @@ KUBECONFIG = "kubeconfig"
 NAMESPACE = "namespace"
 REGION = "region"
 PROJECT_ID = "project_id"
+KUBERNETES_SERVICE_ACCOUNT = "kubernetes_service_account"
+"""The Kubernetes service account step pods run as (in ``namespace``), bound to the cloud
+identity ``service_account`` (GKE Workload Identity, EKS IRSA / Pod Identity)."""
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,12 @@ class Provider:
 
 PROVIDERS: Mapping[str, Provider] = MappingProxyType(
     {
-        "gcp": Provider("gcp", gcp.program, ("pulumi", "pulumi-gcp", "pulumi-random")),
-        "aws": Provider("aws", aws.program, ("pulumi", "pulumi-aws", "pulumi-random")),
+        "gcp": Provider(
+            "gcp", gcp.program, ("pulumi", "pulumi-gcp", "pulumi-random", "pulumi-kubernetes")
+        ),
+        "aws": Provider(
+            "aws", aws.program, ("pulumi", "pulumi-aws", "pulumi-random", "pulumi-kubernetes")
+        ),
         "kubernetes": Provider("kubernetes", k8s.program, ("pulumi", "pulumi-kubernetes")),
     }
 )

@@ -99,12 +99,52 @@ def executor_kind(stack: Any, *, default: str) -> str:
     return default
 
 
+DEFAULT_RUNNER_NAMESPACE = "flowyml"
+DEFAULT_RUNNER_KSA = "flowyml-runner"
+
+
+def runner_workload(stack: Any) -> tuple[str, str]:
+    """(namespace, Kubernetes service account) the runner's pods use on a stack's cluster.
+
+    From the declared Kubernetes executor when there is one, else ``flowyml/flowyml-runner``.
+    """
+    executor = getattr(stack, "executor", None)
+    if component_kind(executor) != "kubernetes":
+        return DEFAULT_RUNNER_NAMESPACE, DEFAULT_RUNNER_KSA
+    namespace = getattr(executor, "namespace", None) or DEFAULT_RUNNER_NAMESPACE
+    return str(namespace), str(getattr(executor, "service_account", None) or DEFAULT_RUNNER_KSA)
+
+
+def declared_password(stack: Any) -> str | None:
+    """The metadata store's declared password, revealed now (``None`` when none is declared).
+
+    A ``${VAR}`` reference is resolved from the environment here, inside the program, so the
+    value only ever lives in the engine's encrypted state.
+
+    Raises:
+        SecretError: The reference names an unset variable (the program then refuses to run).
+    """
+    from flowyml.stacks.secret_refs import reveal
+
+    secret = getattr(getattr(stack, "metadata_store", None), "password", None)
+    return reveal(secret, "metadata_store.password") if secret is not None else None
+
+
 def metadata_names(stack: Any, *, default_database: str = "flowyml") -> tuple[str, str]:
     """The database and user names the metadata store declares (``flowyml`` for both by default)."""
     store = getattr(stack, "metadata_store", None)
     database = getattr(store, "database", None) or default_database
     user = getattr(store, "user", None) or "flowyml"
     return str(database), str(user)
+
+
+def fixed_name() -> Any:
+    """Options for an explicitly named resource: the engine must delete the old one before it
+    creates its replacement (two cannot hold one name), as Pulumi does for bridged providers'
+    named resources only when told."""
+    import pulumi
+
+    return pulumi.ResourceOptions(delete_before_replace=True)
 
 
 def export_outputs(values: Mapping[str, Any], secrets: Iterable[str] = ()) -> None:
@@ -140,6 +180,7 @@ OUTPUT_KEYS: frozenset[str] = frozenset(
         keys.NAMESPACE,
         keys.REGION,
         keys.PROJECT_ID,
+        keys.KUBERNETES_SERVICE_ACCOUNT,
     }
 )
 """Every output key the contract names (flowyml/core/outputs.py)."""

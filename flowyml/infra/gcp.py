@@ -34,12 +34,15 @@ from flowyml.core import outputs as keys
 from flowyml.infra.common import (
     SECRET_OUTPUTS,
     component_kind,
+    declared_password,
     executor_kind,
     export_outputs,
+    fixed_name,
     labels,
     metadata_names,
     postgres_url,
     resource_prefix,
+    runner_workload,
 )
 
 if TYPE_CHECKING:
@@ -140,15 +143,15 @@ def _declare(stack: Any) -> None:
         public_access_prevention="enforced",
         force_destroy=bool(spec.force_destroy),
         labels=tags,
-        opts=needs(API_STORAGE),
+        opts=pulumi.ResourceOptions.merge(needs(API_STORAGE), fixed_name()),
     )
 
     account = serviceaccount.Account(
         "runner",
-        account_id=stack.service_account_id,
+        account_id=stack.runner_account_id,
         project=project,
         display_name=f"flowyml runner for stack {stack.name}",
-        opts=needs(API_IAM),
+        opts=pulumi.ResourceOptions.merge(needs(API_IAM), fixed_name()),
     )
     member = account.email.apply(lambda email: f"serviceAccount:{email}")
 
@@ -180,24 +183,26 @@ def _declare(stack: Any) -> None:
             opts=needs(API_RESOURCEMANAGER, API_AIPLATFORM),
         )
 
-    cluster_endpoint = kubeconfig = namespace = None
+    cluster_endpoint = kubeconfig = namespace = ksa = None
     if stack.cluster is not None:
         from flowyml.infra.gcp_gke import declare_cluster
 
+        namespace, ksa = runner_workload(stack)
         gke = declare_cluster(
             stack.cluster,
+            name=stack.cluster_name,
+            stack_name=stack.name,
             project=project,
             region=region,
             account=account,
-            opts=needs(API_CONTAINER),
+            workload=(namespace, ksa),
+            opts=needs(API_CONTAINER, API_RESOURCEMANAGER, API_IAM),
         )
         cluster_endpoint, kubeconfig = gke.endpoint, gke.kubeconfig
 
     declared = component_kind(getattr(stack, "executor", None)) or "local"
     fallback = "kubernetes" if stack.cluster is not None else declared
     executor = executor_kind(stack, default="vertex" if uses_vertex(stack) else fallback)
-    if executor == "kubernetes":
-        namespace = getattr(stack.executor, "namespace", None) or "flowyml"
 
     prefix_path = str(getattr(getattr(stack, "artifact_store", None), "prefix", "") or "")
     artifact_uri = bucket.name.apply(
@@ -218,6 +223,7 @@ def _declare(stack: Any) -> None:
             keys.CLUSTER_ENDPOINT: cluster_endpoint,
             keys.KUBECONFIG: kubeconfig,
             keys.NAMESPACE: namespace,
+            keys.KUBERNETES_SERVICE_ACCOUNT: ksa,
             keys.REGION: region,
             keys.PROJECT_ID: project,
         },
@@ -238,17 +244,18 @@ def _registry(
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Output[str]:
+    import pulumi
     import pulumi_gcp.artifactregistry as artifactregistry
 
     repo = artifactregistry.Repository(
         "registry",
-        repository_id=stack.registry.repository_id,
+        repository_id=stack.repository_id,
         project=project,
         location=region,
         format="DOCKER",
         description=f"flowyml images for stack {stack.name}",
         labels=tags,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, fixed_name()),
     )
     artifactregistry.RepositoryIamMember(
         "runner-registry-writer",
@@ -275,18 +282,26 @@ def _database(
 
     spec = stack.database
     db_name, user_name = metadata_names(stack)
-    password = random.RandomPassword(
-        "metadata-password", length=32, special=True, override_special="-_"
-    )
+    declared = declared_password(stack)
+    if declared is not None:
+        password: Any = pulumi.Output.secret(declared)
+    else:
+        password = random.RandomPassword(
+            "metadata-password", length=32, special=True, override_special="-_"
+        ).result
+    # A deleted Cloud SQL instance name stays taken for about a week: a suffix drawn once per
+    # `stack up` (kept in state) lets destroy + up create a new instance at once.
+    suffix = random.RandomId("metadata-suffix", byte_length=2)
     instance = sql.DatabaseInstance(
         "metadata",
-        name=f"{prefix}-metadata",
+        name=suffix.hex.apply(lambda h: f"{prefix}-metadata-{h}"),
         project=project,
         region=region,
         database_version=spec.database_version,
         deletion_protection=bool(spec.deletion_protection),
         settings=sql.DatabaseInstanceSettingsArgs(
             tier=spec.tier,
+            edition=spec.effective_edition,
             disk_size=spec.disk_size_gb,
             disk_type=spec.disk_type,
             availability_type=spec.availability_type,
@@ -297,20 +312,28 @@ def _database(
             ),
             user_labels=tags,
         ),
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, fixed_name()),
     )
-    database = sql.Database("metadata-db", name=db_name, instance=instance.name, project=project)
+    # ABANDON: the database and the user go with the instance when it is deleted. Deleting
+    # them first would drop the metadata before the instance (then refuse halfway: a
+    # PostgreSQL user owning the tables cannot be dropped).
+    database = sql.Database(
+        "metadata-db",
+        name=db_name,
+        instance=instance.name,
+        project=project,
+        deletion_policy="ABANDON",
+    )
     user = sql.User(
         "metadata-user",
         name=user_name,
         instance=instance.name,
         project=project,
-        password=password.result,
+        password=password,
+        deletion_policy="ABANDON",
         opts=pulumi.ResourceOptions(additional_secret_outputs=["password"]),
     )
-    url = pulumi.Output.all(
-        user.name, password.result, database.name, instance.connection_name
-    ).apply(
+    url = pulumi.Output.all(user.name, password, database.name, instance.connection_name).apply(
         lambda v: postgres_url(
             user=v[0], password=v[1], database=v[2], query={"host": f"/cloudsql/{v[3]}"}
         )

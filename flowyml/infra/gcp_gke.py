@@ -9,8 +9,15 @@ How a ``ResourceConfig`` becomes a node pool:
 - ``autoscaling`` -> ``autoscaling.minNodeCount`` / ``maxNodeCount`` from ``min_nodes`` /
   ``max_nodes`` (per zone); otherwise a fixed ``nodeCount`` of ``NodePoolSpec.node_count``.
 
-The default node pool is removed; nodes run as the stack's runtime service account with
-Workload Identity, so pods get no broader identity than the runner's.
+The default node pool is removed. Identities:
+
+- nodes run as their own ``nodes`` service account holding only
+  ``roles/container.defaultNodeServiceAccount`` (logs, metrics, image pulls for GKE itself);
+- pods get the runner's identity through Workload Identity: the cluster has the workload pool
+  ``<project>.svc.id.goog``, the pools serve the GKE metadata server, the runner's namespace and
+  Kubernetes service account are created in the cluster (the account annotated
+  ``iam.gke.io/gcp-service-account: <runner email>``), and that Kubernetes account may act as
+  the runner (``roles/iam.workloadIdentityUser`` on the runner account, for that member only).
 """
 
 from __future__ import annotations
@@ -18,13 +25,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowyml.infra.common import to_gib
+from flowyml.infra.common import fixed_name, labels, to_gib
+from flowyml.stacks.physical_names import scoped_name
 
 if TYPE_CHECKING:
     import pulumi
 
 DEFAULT_MACHINE_TYPE = "e2-standard-4"
 DEFAULT_DISK_GB = 100
+ROLE_NODE_SERVICE_ACCOUNT = "roles/container.defaultNodeServiceAccount"
+ROLE_WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
+
+
+def workload_identity_member(project: str, namespace: str, service_account: str) -> str:
+    """The IAM member of a Kubernetes service account under Workload Identity."""
+    return f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]"
 
 
 @dataclass(frozen=True)
@@ -77,23 +93,50 @@ def _disk_bytes(resources: Any) -> int | None:
 
 
 def declare_cluster(
-    spec: Any, *, project: str, region: str, account: Any, opts: pulumi.ResourceOptions
+    spec: Any,
+    *,
+    name: str,
+    stack_name: str,
+    project: str,
+    region: str,
+    account: Any,
+    workload: tuple[str, str],
+    opts: pulumi.ResourceOptions,
 ) -> GKECluster:
-    """Declare the GKE cluster and its node pools.
+    """Declare the GKE cluster, its node pools and the runner's Workload Identity.
 
     Args:
         spec: The ``GKEClusterSpec``.
+        name: The cluster's physical name.
+        stack_name: The flowyml stack name (scopes the node service account's id).
         project: GCP project id.
         region: Region of the (regional) cluster.
-        account: The runtime ``serviceaccount.Account``; nodes run as it.
-        opts: Options carrying the dependency on the Kubernetes Engine API.
+        account: The runtime ``serviceaccount.Account`` pods act as.
+        workload: (namespace, Kubernetes service account) of the runner's pods.
+        opts: Options carrying the dependency on the Kubernetes Engine and IAM APIs.
     """
     import pulumi
     import pulumi_gcp.container as container
+    import pulumi_gcp.projects as projects
+    import pulumi_gcp.serviceaccount as serviceaccount
 
+    nodes = serviceaccount.Account(
+        "nodes",
+        account_id=scoped_name(stack_name, "nodes", limit=30),
+        project=project,
+        display_name=f"flowyml GKE nodes for stack {stack_name}",
+        opts=pulumi.ResourceOptions.merge(opts, fixed_name()),
+    )
+    node_role = projects.IAMMember(
+        "nodes-default-role",
+        project=project,
+        role=ROLE_NODE_SERVICE_ACCOUNT,
+        member=nodes.email.apply(lambda email: f"serviceAccount:{email}"),
+        opts=opts,
+    )
     cluster = container.Cluster(
         "cluster",
-        name=spec.name,
+        name=name,
         project=project,
         location=region,
         remove_default_node_pool=True,
@@ -103,10 +146,11 @@ def declare_cluster(
         workload_identity_config=container.ClusterWorkloadIdentityConfigArgs(
             workload_pool=f"{project}.svc.id.goog"
         ),
-        opts=opts,
+        node_config=container.ClusterNodeConfigArgs(service_account=nodes.email),
+        opts=pulumi.ResourceOptions.merge(opts, fixed_name()),
     )
     for pool in spec.node_pools:
-        config = node_config_args(pool.resources, account.email)
+        config = node_config_args(pool.resources, nodes.email)
         accelerators = [
             container.NodePoolNodeConfigGuestAcceleratorArgs(
                 type=acc["type"],
@@ -138,13 +182,34 @@ def declare_cluster(
                     mode="GKE_METADATA"
                 ),
             ),
+            opts=pulumi.ResourceOptions(depends_on=[node_role]),
         )
 
+    namespace, ksa = workload
+    serviceaccount.IAMMember(
+        "runner-workload-identity",
+        service_account_id=account.name,
+        role=ROLE_WORKLOAD_IDENTITY_USER,
+        member=workload_identity_member(project, namespace, ksa),
+        # The member names the cluster's workload pool, which exists once the cluster does.
+        opts=pulumi.ResourceOptions(depends_on=[cluster]),
+    )
     endpoint = cluster.endpoint.apply(lambda host: f"https://{host}")
     kubeconfig = pulumi.Output.all(
         cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
     ).apply(lambda v: gke_kubeconfig(name=v[0], endpoint=v[1], ca_certificate=v[2] or ""))
-    return GKECluster(endpoint=endpoint, kubeconfig=pulumi.Output.secret(kubeconfig))
+    gke = GKECluster(endpoint=endpoint, kubeconfig=pulumi.Output.secret(kubeconfig))
+
+    from flowyml.infra.k8s_identity import declare_runner_account
+
+    declare_runner_account(
+        kubeconfig=gke.kubeconfig,
+        namespace=namespace,
+        service_account=ksa,
+        annotations={WORKLOAD_IDENTITY_ANNOTATION: account.email},
+        labels=labels(stack_name),
+    )
+    return gke
 
 
 def gke_kubeconfig(*, name: str, endpoint: str, ca_certificate: str) -> str:

@@ -31,6 +31,7 @@ from flowyml.stacks.components import (
 )
 from flowyml.stacks.components._base import Component, problem
 from flowyml.stacks.errors import ValidationProblem
+from flowyml.stacks.physical_names import scoped_name
 
 __all__ = [
     "ArtifactRegistrySpec",
@@ -41,9 +42,23 @@ __all__ = [
     "NodePoolSpec",
 ]
 
-_TIER_RE = re.compile(
-    r"db-(f1-micro|g1-small|custom-\d+-\d+|(n1|n2)-(standard|highmem)-\d+|perf-optimized-N-\d+)"
-)
+SHARED_CORE_TIERS = ("db-f1-micro", "db-g1-small")
+_CUSTOM_TIER = re.compile(r"db-custom-\d+-\d+")
+_PERF_OPTIMIZED_TIER = re.compile(r"db-perf-optimized-N-\d+")
+_PREDEFINED_MYSQL_TIER = re.compile(r"db-n[12]-(standard|highmem)-\d+")
+ENTERPRISE = "ENTERPRISE"
+ENTERPRISE_PLUS = "ENTERPRISE_PLUS"
+
+
+def edition_for_tier(tier: str) -> str:
+    """The Cloud SQL edition a tier belongs to.
+
+    Shared-core (``db-f1-micro``, ``db-g1-small``) and custom (``db-custom-N-M``) tiers exist only
+    in the Enterprise edition; ``db-perf-optimized-N-*`` only in Enterprise Plus. PostgreSQL 16+
+    defaults to Enterprise Plus, where a shared-core tier fails with "Invalid Tier", so the
+    edition is always set explicitly.
+    """
+    return ENTERPRISE_PLUS if _PERF_OPTIMIZED_TIER.fullmatch(tier) else ENTERPRISE
 
 
 class GCSBucketSpec(Component):
@@ -64,7 +79,9 @@ class CloudSQLSpec(Component):
     """The Cloud SQL for PostgreSQL instance holding the metadata store.
 
     Attributes:
-        tier: Machine tier, e.g. ``db-f1-micro`` or ``db-custom-2-7680``.
+        tier: Machine tier, e.g. ``db-f1-micro`` or ``db-custom-2-7680`` (Enterprise), or
+            ``db-perf-optimized-N-2`` (Enterprise Plus).
+        edition: ``ENTERPRISE`` or ``ENTERPRISE_PLUS`` (``None``: the tier's edition).
         database_version: ``POSTGRES_<major>``.
         disk_size_gb: Disk size (10 GB minimum).
         disk_type: ``PD_SSD`` or ``PD_HDD``.
@@ -73,18 +90,47 @@ class CloudSQLSpec(Component):
     """
 
     tier: str = "db-f1-micro"
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] | None = None
     database_version: str = Field(default="POSTGRES_15", pattern=r"^POSTGRES_\d+$")
     disk_size_gb: int = Field(default=10, ge=10, le=65536)
     disk_type: Literal["PD_SSD", "PD_HDD"] = "PD_SSD"
     availability_type: Literal["ZONAL", "REGIONAL"] = "ZONAL"
     deletion_protection: bool = True
 
+    @property
+    def effective_edition(self) -> str:
+        """The declared edition, else the one the tier belongs to."""
+        return self.edition or edition_for_tier(self.tier)
+
     def problems(self, path: str) -> list[ValidationProblem]:
-        if not _TIER_RE.fullmatch(self.tier):
+        tier = self.tier
+        if _PREDEFINED_MYSQL_TIER.fullmatch(tier):
             return problem(
                 f"{path}.tier",
-                f"{self.tier!r} is not a Cloud SQL tier",
-                "use e.g. db-f1-micro, db-g1-small or db-custom-<vcpus>-<memory MB>",
+                f"{tier!r} is a predefined MySQL/SQL Server tier; Cloud SQL for PostgreSQL "
+                "does not offer it",
+                "use db-custom-<vcpus>-<memory MB> (e.g. db-custom-2-7680) or a shared-core tier",
+            )
+        known = (
+            tier in SHARED_CORE_TIERS
+            or _CUSTOM_TIER.fullmatch(tier)
+            or _PERF_OPTIMIZED_TIER.fullmatch(tier)
+        )
+        if not known:
+            return problem(
+                f"{path}.tier",
+                f"{tier!r} is not a Cloud SQL for PostgreSQL tier",
+                "use db-f1-micro, db-g1-small, db-custom-<vcpus>-<memory MB> or "
+                "db-perf-optimized-N-<vcpus> (Enterprise Plus)",
+            )
+        needed = edition_for_tier(tier)
+        if self.edition is not None and self.edition != needed:
+            return problem(
+                f"{path}.edition",
+                f"tier {tier!r} exists only in the {needed} edition, not {self.edition}",
+                f"set edition: {needed}, or remove edition to take the tier's"
+                if needed == ENTERPRISE
+                else "use a db-perf-optimized-N-<vcpus> tier only with ENTERPRISE_PLUS",
             )
         return []
 
@@ -93,12 +139,15 @@ class ArtifactRegistrySpec(Component):
     """The Artifact Registry Docker repository to create.
 
     Attributes:
-        repository_id: Repository id (lowercase letters, digits, hyphens).
+        repository_id: Repository id (lowercase letters, digits, hyphens; ``None``:
+            ``flowyml-<stack>-<id>``, see :mod:`flowyml.stacks.physical_names`).
     """
 
-    repository_id: str = "flowyml"
+    repository_id: str | None = None
 
     def problems(self, path: str) -> list[ValidationProblem]:
+        if self.repository_id is None:
+            return []
         return problem(
             f"{path}.repository_id",
             rules.check_artifact_registry_repository(self.repository_id),
@@ -129,16 +178,18 @@ class GKEClusterSpec(Component):
     """A GKE cluster for Kubernetes execution.
 
     Attributes:
-        name: Cluster name (at most 40 characters).
+        name: Cluster name (at most 40 characters; ``None``: ``flowyml-<stack>-<id>``).
         node_pools: Node pools (one small pool by default).
     """
 
-    name: str = "flowyml"
+    name: str | None = None
     node_pools: list[NodePoolSpec] = Field(default_factory=lambda: [NodePoolSpec()], min_length=1)
 
     def problems(self, path: str) -> list[ValidationProblem]:
         found: list[ValidationProblem] = []
-        if not re.fullmatch(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?", self.name):
+        if self.name is not None and not re.fullmatch(
+            r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?", self.name
+        ):
             found += problem(
                 f"{path}.name",
                 f"GKE cluster name {self.name!r} must be 1-40 lowercase letters, digits or "
@@ -166,7 +217,8 @@ class GCPStack(Stack):
         bucket: Bucket provisioning spec.
         database: Cloud SQL spec (``None``: no database, SQLite metadata).
         registry: Artifact Registry spec.
-        service_account_id: Id of the runner service account to create.
+        service_account_id: Id of the runner service account to create (``None``:
+            ``runner-<stack>-<id>``, unique per stack in the project).
         use_vertex: Run steps and pipelines on Vertex AI.
         cluster: GKE cluster spec (``None``: no cluster).
     """
@@ -185,7 +237,7 @@ class GCPStack(Stack):
     bucket: GCSBucketSpec = Field(default_factory=GCSBucketSpec)
     database: CloudSQLSpec | None = Field(default_factory=CloudSQLSpec)
     registry: ArtifactRegistrySpec = Field(default_factory=ArtifactRegistrySpec)
-    service_account_id: str = "flowyml-runner"
+    service_account_id: str | None = None
     use_vertex: bool = True
     cluster: GKEClusterSpec | None = None
     executor: Executor = derived_field()
@@ -195,14 +247,31 @@ class GCPStack(Stack):
     container_registry: ContainerRegistry | None = None
 
     @property
+    def runner_account_id(self) -> str:
+        """The runner service account id: declared, else scoped to this stack."""
+        return self.service_account_id or scoped_name(self.name, "runner", limit=30)
+
+    @property
+    def repository_id(self) -> str:
+        """The Artifact Registry repository id: declared, else scoped to this stack."""
+        return self.registry.repository_id or scoped_name(self.name, "flowyml", limit=63)
+
+    @property
+    def cluster_name(self) -> str | None:
+        """The GKE cluster name (``None`` without a cluster): declared, else scoped."""
+        if self.cluster is None:
+            return None
+        return self.cluster.name or scoped_name(self.name, "flowyml", limit=40)
+
+    @property
     def service_account_email(self) -> str:
-        """``<service_account_id>@<project_id>.iam.gserviceaccount.com``."""
-        return f"{self.service_account_id}@{self.project_id}.iam.gserviceaccount.com"
+        """``<runner_account_id>@<project_id>.iam.gserviceaccount.com``."""
+        return f"{self.runner_account_id}@{self.project_id}.iam.gserviceaccount.com"
 
     @property
     def artifact_registry_uri(self) -> str:
         """``<region>-docker.pkg.dev/<project_id>/<repository_id>``."""
-        return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.registry.repository_id}"
+        return f"{self.region}-docker.pkg.dev/{self.project_id}/{self.repository_id}"
 
     def derived_components(self) -> dict[str, Any]:
         executor: Any
@@ -242,10 +311,17 @@ class GCPStack(Stack):
             )
         found += self.registry.problems("registry")
         found += problem(
-            "service_account_id", rules.check_gcp_service_account_id(self.service_account_id)
+            "service_account_id", rules.check_gcp_service_account_id(self.runner_account_id)
         )
         if self.database is not None:
             found += self.database.problems("database")
+        elif getattr(self.metadata_store, "password", None) is not None:
+            found += problem(
+                "metadata_store.password",
+                "a password is declared but no Cloud SQL database is provisioned (database is "
+                "null), so nothing would use it",
+                "declare `database:` to provision one with that password, or remove the password",
+            )
         if self.cluster is not None:
             found += self.cluster.problems("cluster")
         if self.bucket.location is not None and self.bucket.location.lower() not in {

@@ -31,6 +31,14 @@ SERVICE = "gcp:projects/service:Service"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+SA_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+K8S_SA = "kubernetes:core/v1:ServiceAccount"
+RANDOM_ID = "random:index/randomId:RandomId"
+# Names scoped to the stack "production" (flowyml.stacks.physical_names).
+RUNNER_ID = "runner-production-ab8e"
+RUNNER_REPO = "flowyml-production-ab8e"
+RUNNER_EMAIL = f"{RUNNER_ID}@my-gcp-project.iam.gserviceaccount.com"
+NODES_EMAIL = "nodes-production-ab8e@my-gcp-project.iam.gserviceaccount.com"
 
 
 def test_declares_bucket_database_registry_and_runner(evaluate: Evaluate) -> None:
@@ -49,11 +57,11 @@ def test_declares_bucket_database_registry_and_runner(evaluate: Evaluate) -> Non
     assert bucket["forceDestroy"] is False
     repo = evaluation.get("registry", REPOSITORY).inputs
     assert (repo["repositoryId"], repo["format"], repo["location"]) == (
-        "flowyml",
+        RUNNER_REPO,
         "DOCKER",
         "us-central1",
     )
-    assert evaluation.get("runner", ACCOUNT).inputs["accountId"] == "flowyml-runner"
+    assert evaluation.get("runner", ACCOUNT).inputs["accountId"] == RUNNER_ID
 
 
 def test_force_destroy_only_when_declared(evaluate: Evaluate) -> None:
@@ -93,8 +101,8 @@ def test_exports_the_contract_keys_with_the_metadata_url_secret(evaluate: Evalua
 
     out = evaluation.outputs
     assert out[keys.ARTIFACT_URI] == "gs://my-artifacts"
-    assert out[keys.REGISTRY_URI] == "us-central1-docker.pkg.dev/my-gcp-project/flowyml"
-    assert out[keys.SERVICE_ACCOUNT] == "flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
+    assert out[keys.REGISTRY_URI] == f"us-central1-docker.pkg.dev/my-gcp-project/{RUNNER_REPO}"
+    assert out[keys.SERVICE_ACCOUNT] == RUNNER_EMAIL
     assert (out[keys.EXECUTOR], out[keys.REGION], out[keys.PROJECT_ID]) == (
         "vertex",
         "us-central1",
@@ -103,9 +111,10 @@ def test_exports_the_contract_keys_with_the_metadata_url_secret(evaluate: Evalua
     assert out[keys.EXECUTOR_ENDPOINT] == "https://us-central1-aiplatform.googleapis.com"
     assert evaluation.secret_outputs == {keys.METADATA_URL}
     password = evaluation.get("metadata-password", PASSWORD).state["result"]
+    suffix = evaluation.get("metadata-suffix", RANDOM_ID).state["hex"]
     assert out[keys.METADATA_URL] == (
         f"postgresql+psycopg://flowyml:{password}@/flowyml"
-        "?host=/cloudsql/my-gcp-project:us-central1:production-metadata"
+        f"?host=/cloudsql/my-gcp-project:us-central1:production-metadata-{suffix}"
     )
     assert password not in str(evaluation.masked_outputs())
     assert keys.CLUSTER_ENDPOINT not in out
@@ -113,7 +122,7 @@ def test_exports_the_contract_keys_with_the_metadata_url_secret(evaluate: Evalua
 
 def test_runner_gets_resource_scoped_roles_and_no_admin_role(evaluate: Evaluate) -> None:
     evaluation = evaluate(gcp_stack())
-    member = "serviceAccount:flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
+    member = f"serviceAccount:{RUNNER_EMAIL}"
 
     bucket_grants = evaluation.by_type(BUCKET_MEMBER)
     assert [(g.inputs["bucket"], g.inputs["role"], g.inputs["member"]) for g in bucket_grants] == [
@@ -198,7 +207,8 @@ def test_gke_node_pools_follow_resource_config(evaluate: Evaluate) -> None:
     assert config["guestAccelerators"][0]["count"] == 4
     assert config["spot"] is True
     assert config["diskSizeGb"] == 200
-    assert config["serviceAccount"] == "flowyml-runner@my-gcp-project.iam.gserviceaccount.com"
+    # Nodes run as their own account; pods get the runner's through Workload Identity.
+    assert config["serviceAccount"] == NODES_EMAIL
     assert gpu["autoscaling"] == {"minNodeCount": 0, "maxNodeCount": 3}
     assert "nodeCount" not in gpu
     # The declared node_count (1) is where the autoscaled pool starts: the desired size that
@@ -240,3 +250,112 @@ def test_gpu_pool_without_an_accelerator_machine_type_fails_early(machine_type: 
         program_for(stack)
     assert caught.value.path == "cluster.node_pools[0].resources.machine_type"
     assert "To fix: " in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("version", "tier", "edition"),
+    [
+        ("POSTGRES_16", "db-f1-micro", "ENTERPRISE"),
+        ("POSTGRES_17", "db-g1-small", "ENTERPRISE"),
+        ("POSTGRES_15", "db-custom-2-7680", "ENTERPRISE"),
+        ("POSTGRES_16", "db-perf-optimized-N-2", "ENTERPRISE_PLUS"),
+    ],
+)
+def test_cloud_sql_edition_is_set_from_the_tier(
+    evaluate: Evaluate, version: str, tier: str, edition: str
+) -> None:
+    """POSTGRES_16+ defaults to Enterprise Plus, where shared-core tiers are an "Invalid Tier"."""
+    from flowyml.stacks.gcp import CloudSQLSpec
+
+    stack = gcp_stack(database=CloudSQLSpec(tier=tier, database_version=version))
+    settings = evaluate(stack).get("metadata", INSTANCE).inputs["settings"]
+    assert (settings["tier"], settings["edition"]) == (tier, edition)
+
+
+def test_named_resources_are_deleted_before_their_replacement(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(cluster=gke_cluster()))
+    first = {r.name for r in evaluation.resources if r.delete_before_replace}
+    assert {"artifacts", "metadata", "registry", "runner", "nodes", "cluster"} <= first
+
+
+def test_cloud_sql_instance_name_is_stack_scoped_and_drawn_per_up(evaluate: Evaluate) -> None:
+    """A deleted instance name is taken for about a week: each `up` draws a suffix (in state)."""
+    evaluation = evaluate(gcp_stack())
+    suffix = evaluation.get("metadata-suffix", RANDOM_ID)
+    assert suffix.inputs["byteLength"] == 2
+    name = evaluation.get("metadata", INSTANCE).inputs["name"]
+    assert name == f"production-metadata-{suffix.state['hex']}"
+
+
+def test_two_stacks_in_one_project_get_different_names(evaluate: Evaluate) -> None:
+    names = []
+    for stack_name in ("production", "staging"):
+        cluster = gke_cluster().model_copy(update={"name": None})  # the default name
+        evaluation = evaluate(gcp_stack(name=stack_name, cluster=cluster))
+        names.append(
+            (
+                evaluation.get("runner", ACCOUNT).inputs["accountId"],
+                evaluation.get("nodes", ACCOUNT).inputs["accountId"],
+                evaluation.get("registry", REPOSITORY).inputs["repositoryId"],
+                evaluation.get("cluster", CLUSTER).inputs["name"],
+            )
+        )
+    assert not set(names[0]) & set(names[1])
+    assert all("staging" in n for n in names[1])
+
+
+def test_database_and_user_are_abandoned_with_the_instance(evaluate: Evaluate) -> None:
+    """Destroy removes the instance (and everything in it) in one step, never halfway."""
+    evaluation = evaluate(gcp_stack())
+    assert evaluation.get("metadata-db", SQL_DB).inputs["deletionPolicy"] == "ABANDON"
+    assert evaluation.get("metadata-user", SQL_USER).inputs["deletionPolicy"] == "ABANDON"
+
+
+def test_declared_password_reference_is_used_not_a_random_one(
+    evaluate: Evaluate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowyml.stacks.components import CloudSQLMetadataStore
+
+    monkeypatch.setenv("DB_PASSWORD", "s3cret-from-env")
+    stack = gcp_stack(metadata_store=CloudSQLMetadataStore(password="${DB_PASSWORD}"))
+    evaluation = evaluate(stack)
+    assert evaluation.by_type(PASSWORD) == []
+    user = evaluation.get("metadata-user", SQL_USER)
+    assert user.inputs["password"] == "s3cret-from-env" and "password" in user.secret_inputs
+    assert "s3cret-from-env" in evaluation.outputs[keys.METADATA_URL]
+    assert "s3cret-from-env" not in str(evaluation.masked_outputs())
+
+
+def test_declared_password_with_an_unset_variable_is_refused(
+    evaluate: Evaluate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowyml.provision.errors import ProgramError
+    from flowyml.stacks.components import CloudSQLMetadataStore
+
+    monkeypatch.delenv("DB_PASSWORD", raising=False)
+    stack = gcp_stack(metadata_store=CloudSQLMetadataStore(password="${DB_PASSWORD}"))
+    with pytest.raises(ProgramError, match="DB_PASSWORD"):
+        evaluate(stack)
+
+
+def test_gke_pods_get_the_runner_identity_through_workload_identity(evaluate: Evaluate) -> None:
+    evaluation = evaluate(gcp_stack(cluster=gke_cluster()))
+    cluster = evaluation.get("cluster", CLUSTER).inputs
+    assert cluster["workloadIdentityConfig"]["workloadPool"] == "my-gcp-project.svc.id.goog"
+    binding = evaluation.get("runner-workload-identity", SA_MEMBER).inputs
+    assert binding["role"] == "roles/iam.workloadIdentityUser"
+    assert binding["member"] == "serviceAccount:my-gcp-project.svc.id.goog[flowyml/flowyml-runner]"
+    ksa = evaluation.get("runner-kubernetes-account", K8S_SA).inputs["metadata"]
+    assert (ksa["namespace"], ksa["name"]) == ("flowyml", "flowyml-runner")
+    assert ksa["annotations"] == {"iam.gke.io/gcp-service-account": RUNNER_EMAIL}
+    node_roles = [
+        r.inputs
+        for r in evaluation.by_type(PROJECT_MEMBER)
+        if r.inputs["member"] == f"serviceAccount:{NODES_EMAIL}"
+    ]
+    assert [r["role"] for r in node_roles] == ["roles/container.defaultNodeServiceAccount"]
+    out = evaluation.outputs
+    assert (out[keys.NAMESPACE], out[keys.KUBERNETES_SERVICE_ACCOUNT]) == (
+        "flowyml",
+        "flowyml-runner",
+    )
