@@ -315,6 +315,9 @@ def main() -> None:
     import ui_bench  # benchmarks/ui_bench.py: the dashboard (`flowyml ui`)
 
     rows += [Row(**row) for row in ui_bench.rows(n)]
+    import check_bench  # benchmarks/check_bench.py: guardrails (`flowyml stack check`)
+
+    rows += [Row(**row) for row in check_bench.rows(n)]
     if args.install:
         rows += install_rows()
     print(f"Machine: {machine()}")
