@@ -223,3 +223,18 @@ def test_the_pulumi_engine_checks_the_precondition_before_touching_the_workspace
     with pytest.raises(SavedPlanError):
         engine.up(stack, precondition=stale)
     assert touched == []
+
+
+def test_a_plan_that_fails_a_gate_is_not_saved(project: Path) -> None:
+    over = _run(
+        project,
+        "preview",
+        "production",
+        "--offline",
+        "--max-monthly-cost",
+        "1",
+        "--out",
+        "plan.json",
+    )
+    assert over.returncode == 3
+    assert not (project / "plan.json").exists()
