@@ -20,6 +20,9 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("flowyml.cli.runs_cmd", "runs", "List and inspect recorded pipeline runs."),
     "stack": ("flowyml.cli.stack_cmd", "stack", "Declare, preview, provision and destroy stacks."),
     "cost": ("flowyml.cli.cost_cmd", "cost", "Show the price catalog used for cost estimates."),
+    "artifacts": ("flowyml.cli.artifacts_cmd", "artifacts", "Print or save a step's output."),
+    "init": ("flowyml.cli.init_cmd", "init", "Create a flowyml project you can run at once."),
+    "info": ("flowyml.cli.info_cmd", "info", "Say where the project, its state and stores are."),
     "ui": ("flowyml.ui.command", "ui", "Open the dashboard: runs, graphs, logs, costs, stacks."),
 }
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import click
 
+from flowyml.cli import term
 from flowyml.cli._common import echo_json, parse_key_values
+from flowyml.cli.completion import complete_stack_names
 
 
 @click.command()
-@click.argument("target", metavar="FILE[:PIPELINE]")
-@click.option("--stack", "stack_name", help="Stack to run on (default: the active stack).")
+@click.argument("target", metavar="FILE[:PIPELINE]", type=click.Path(dir_okay=False))
+@click.option(
+    "--stack",
+    "stack_name",
+    help="Stack to run on (default: the active stack).",
+    shell_complete=complete_stack_names,
+)
 @click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE", help="Pipeline parameter (repeat)."
 )
@@ -20,22 +27,31 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
     A failed run exits 1 with one error line; ``flowyml --debug run`` also prints the failed
     steps' tracebacks.
     """
-    from flowyml.cli.loader import load_pipeline
-    from flowyml.cli.render_runs import failure_line, run_dict, run_lines
-    from flowyml.cli.runs_cmd import step_costs
+    from flowyml.cli.loader import handle_misuse, load_pipeline, split_target
+    from flowyml.cli.render_runs import failure_line, run_dict
+    from flowyml.cli.run_sources import RunSource, check_sqlite_file
+    from flowyml.cli.runs_cmd import show_lines, step_costs
     from flowyml.pipeline import ParameterizedPipeline
     from flowyml.stacks.registry import resolve_stack
 
-    pipe = load_pipeline(target)
+    term.route_warnings()
     raw = parse_key_values(params, "--param")
+    pipe = load_pipeline(target)
+    declared = resolve_stack(stack_name, pipe.stack)
+    check_sqlite_file(declared)
+    try:
+        values = pipe.parse_params(raw) if isinstance(pipe, ParameterizedPipeline) else raw
+        runnable = pipe.build(**values) if isinstance(pipe, ParameterizedPipeline) else pipe
+    except TypeError as exc:
+        misuse = handle_misuse(exc, split_target(target)[0])
+        if misuse is None:
+            raise
+        raise misuse from exc
     if not as_json:
         _show_progress()
-    stack = resolve_stack(stack_name, None) if stack_name else None
     try:
-        if isinstance(pipe, ParameterizedPipeline):
-            result = pipe.run(stack=stack, **pipe.parse_params(raw))
-        else:
-            result = pipe.run(stack=stack, **raw)
+        chosen = declared if stack_name else None  # else resolved inside, as in Python
+        result = runnable.run(stack=chosen, **({} if runnable is not pipe else raw))
     except KeyboardInterrupt:
         # The runner has recorded the run `cancelled` before re-raising: say where it is.
         click.echo(
@@ -46,16 +62,17 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
         raise SystemExit(130) from None
     from flowyml.runtime.binding import bind_stack
 
-    declared = resolve_stack(stack, pipe.stack)
-    record = bind_stack(declared).metadata_store.get_run(result.run_id)
+    bound = bind_stack(declared)
+    record = bound.metadata_store.get_run(result.run_id)
     costs = step_costs(record)
     if as_json:
         echo_json(run_dict(record, costs))
     else:
         click.echo()
         ctx_obj = click.get_current_context().find_root().obj or {}
-        for line in run_lines(record, costs, tracebacks=bool(ctx_obj.get("debug"))):
-            click.echo(line)
+        source = RunSource(declared, bound, "active")
+        lines = show_lines(record, source, costs, tracebacks=bool(ctx_obj.get("debug")))
+        term.echo(lines)
         click.echo(f"\nSee it again with: flowyml runs show {record.run_id[:12]}")
     if not result.ok:
         click.echo(

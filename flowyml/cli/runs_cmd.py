@@ -1,4 +1,4 @@
-"""``flowyml runs list`` and ``flowyml runs show``: what the metadata store recorded."""
+"""``flowyml runs list|show|compare``: what the project's metadata stores recorded."""
 
 from __future__ import annotations
 
@@ -7,36 +7,21 @@ from typing import Any
 
 import click
 
+from flowyml.cli import term
 from flowyml.cli._common import echo_json
-
-
-def _open_store(stack_name: str | None) -> Any | None:
-    """The metadata store of ``stack_name`` (the active/default stack when ``None``).
-
-    Returns ``None`` when the stack's SQLite database does not exist yet: reading must not
-    create it.
-    """
-    from pathlib import Path
-
-    from flowyml.runtime.binding import bind_stack
-    from flowyml.stacks.registry import resolve_stack
-
-    stack = resolve_stack(stack_name, None)
-    store = getattr(stack, "metadata_store", None)
-    if getattr(store, "kind", None) == "sqlite" and not Path(store.path).exists():  # type: ignore[union-attr]
-        return None
-    return bind_stack(stack).metadata_store
+from flowyml.cli.completion import complete_run_ids, complete_stack_names
 
 
 def step_costs(run: Any) -> dict[str, Decimal | None]:
     """Estimated USD cost of each step of ``run`` (see :func:`flowyml.cost.run_step_costs`)."""
+    from flowyml.cli.run_sources import named_stack
     from flowyml.core.errors import FlowymlError
     from flowyml.cost import run_step_costs
     from flowyml.stacks.registry import resolve_stack
 
     def stack_for(name: str | None) -> Any | None:
         try:
-            return resolve_stack(name, None)
+            return named_stack(name)[0] if name else resolve_stack(None, None)
         except FlowymlError:  # a stack removed since the run: its price is unknown
             return None
 
@@ -51,40 +36,128 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--pipeline", "pipeline_name", help="Only runs of this pipeline.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--stack", "stack_name", help="Read this stack's metadata store (default: active).")
+@click.option(
+    "--stack",
+    "stack_name",
+    help="Read only this stack's metadata store (default: every local store of the project).",
+    shell_complete=complete_stack_names,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_runs(pipeline_name: str | None, limit: int, stack_name: str | None, as_json: bool) -> None:
-    """List recent runs, newest first."""
+    """List recent runs, newest first, with their parameters."""
     from flowyml.cli.render_runs import run_summary_dict, runs_lines
+    from flowyml.cli.run_sources import sources
 
-    store = _open_store(stack_name)
-    found = [] if store is None else list(store.list_runs(pipeline=pipeline_name, limit=limit))
+    found = []
+    for source in sources(stack_name):
+        found += source.bound.metadata_store.list_runs(pipeline=pipeline_name, limit=limit)
+    found.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
+    found = found[:limit]
     if as_json:
         echo_json([run_summary_dict(r) for r in found])
         return
-    for line in runs_lines(found, pipeline_name):
-        click.echo(line)
+    term.echo(runs_lines(found, pipeline_name))
 
 
 @runs.command("show")
-@click.argument("run_id")
-@click.option("--stack", "stack_name", help="Read this stack's metadata store (default: active).")
+@click.argument("run_id", shell_complete=complete_run_ids)
+@click.option(
+    "--stack",
+    "stack_name",
+    help="Read only this stack's metadata store.",
+    shell_complete=complete_stack_names,
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def show_run(run_id: str, stack_name: str | None, as_json: bool) -> None:
-    """Show one run: its steps with status, duration, cache use, cost, artifacts and errors."""
-    from flowyml.cli.render_runs import run_dict, run_lines
-    from flowyml.runtime.errors import RunNotFoundError
+    """Show one run: its steps with status, duration, cache use, cost, outputs and errors.
 
-    store = _open_store(stack_name)
-    if store is None:
-        raise RunNotFoundError(
-            f"no run with id {run_id!r}: no runs are recorded yet",
-            hint="run a pipeline with `flowyml run FILE` first.",
-        )
-    run = store.get_run(run_id)
+    Small outputs (numbers, short strings, small dicts such as metrics) are shown as values,
+    DataFrames and arrays by their shape; `flowyml artifacts show RUN STEP` prints one whole.
+    """
+    from flowyml.cli.render_runs import run_dict
+    from flowyml.cli.run_sources import find_run
+
+    run, source = find_run(run_id, stack_name)
     costs = step_costs(run)
     if as_json:
         echo_json(run_dict(run, costs))
         return
-    for line in run_lines(run, costs):
-        click.echo(line)
+    term.echo(show_lines(run, source, costs))
+
+
+def show_lines(
+    run: Any, source: Any, costs: dict[str, Decimal | None], *, tracebacks: bool = True
+) -> list[str]:
+    """The text of ``runs show`` for ``run`` found in ``source`` (loads small outputs)."""
+    from flowyml.cli.previews import describe, human_size, relative_uri, short_type
+    from flowyml.cli.render_runs import run_lines
+
+    store = source.bound.artifact_store
+    root = store.root_uri
+    inline: dict[str, dict[str, str]] = {}
+    artifacts: list[tuple[str, str, str]] = []
+    for step in run.steps:
+        for name, ref in step.outputs.items():
+            text, _ = describe(ref, store.load)
+            inline.setdefault(step.name, {})[name] = text
+            label = step.name if name == "output" else f"{step.name}.{name}"
+            what = f"{short_type(ref.type_name)}, {human_size(ref.size)}"
+            artifacts.append((label, what, relative_uri(ref.uri, root)))
+    hints = [f"One output in full: flowyml artifacts show {run.run_id[:12]} STEP[.OUTPUT]"]
+    if "logs" in runs.commands and any(getattr(s, "log_uri", None) for s in run.steps):
+        hints.append(f"Step logs: flowyml runs logs {run.run_id[:12]} [STEP]")
+    return run_lines(
+        run,
+        costs,
+        tracebacks=tracebacks,
+        inline=inline,
+        artifacts=artifacts,
+        store_root=root,
+        hints=hints,
+    )
+
+
+@runs.command("compare")
+@click.argument("run_ids", nargs=-1, required=True, shell_complete=complete_run_ids)
+@click.option(
+    "--stack",
+    "stack_name",
+    help="Read only this stack's metadata store.",
+    shell_complete=complete_stack_names,
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def compare_runs(run_ids: tuple[str, ...], stack_name: str | None, as_json: bool) -> None:
+    """Put runs side by side: parameters, metric-like outputs, step durations and cost.
+
+    Metric-like outputs are a step's number output and the numbers of a dict output (such as
+    a metrics dict).
+    """
+    from flowyml.cli.previews import describe, metrics_of
+    from flowyml.cli.render_runs import compare_lines, run_dict
+    from flowyml.cli.run_sources import find_run
+
+    if len(run_ids) < 2:
+        raise click.UsageError("give at least two run ids to compare")
+    found = [find_run(run_id, stack_name) for run_id in run_ids]
+    records = [run for run, _ in found]
+    costs = [step_costs(run) for run in records]
+    metrics = []
+    for run, source in found:
+        values: dict[str, Any] = {}
+        for step in run.steps:
+            for name, ref in step.outputs.items():
+                _, value = describe(ref, source.bound.artifact_store.load)
+                label = step.name if name == "output" else f"{step.name}.{name}"
+                values.update(metrics_of(value, label))
+        metrics.append(values)
+    if as_json:
+        echo_json(
+            {
+                "runs": [
+                    {**run_dict(run, cost), "metrics": m}
+                    for run, cost, m in zip(records, costs, metrics, strict=True)
+                ]
+            }
+        )
+        return
+    term.echo(compare_lines(records, costs, metrics))

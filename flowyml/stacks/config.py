@@ -14,8 +14,8 @@ Format (JSON Schema: :func:`flowyml.stacks.schema.config_schema`, ``flowyml stac
         project_id: ${GCP_PROJECT_ID}
         bucket_name: ${GCP_BUCKET:-my-artifacts}
 
-A file under ``stacks/`` holds either that same ``stacks:`` mapping or one stack with ``name:``
-and ``type:`` at the top level.
+A file under ``stacks/`` (or any file given to ``flowyml stack register``) holds either that same
+``stacks:`` mapping or one stack with ``name:`` and ``type:`` at the top level.
 
 Invariants:
 - Every error names the file, the line and the field, in one line; unknown keys get a
@@ -23,10 +23,14 @@ Invariants:
 - ``${VAR}`` / ``${VAR:-default}`` are interpolated in every string, except that a secret field
   (``password``, ``url``, ``connection_string``) given as exactly ``${VAR}`` stays a reference,
   resolved when used (so the secret is never held by the declaration).
-- File-level errors (malformed YAML, unknown top-level key) always raise; a stack-level error
-  (unknown type, missing field, bad quantity, unset variable) is kept in
+- A stack-level error (unknown type, missing field, bad quantity, unset variable) is kept in
   :attr:`ProjectConfig.errors` and raised when that stack is asked for, so one broken stack
-  does not stop work on the others.
+  does not stop work on the others. A file-level error (malformed YAML, unknown top-level key)
+  raises when strict or when it is in ``flowyml.yaml``; leniently (the registry) an error in a
+  ``stacks/*.yaml`` file is kept in :attr:`ProjectConfig.file_errors` and raised only for the
+  stack that file is named after (``stacks/NAME.yaml``: NAME).
+- A secret field holding a literal credential, or a ``${VAR}`` whose variable is set but empty,
+  loads with a warning kept in :attr:`ProjectConfig.warnings` (per stack).
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ class ProjectConfig:
         sources: Stack name -> ``file:line`` where it is declared.
         declared_types: Stack name -> the ``type:`` written (known even when the entry is broken).
         files: The files read.
+        file_errors: File -> why it does not load (lenient loading only).
+        warnings: Stack name -> warnings about its declaration (literal or empty secrets).
     """
 
     default_stack: str | None = None
@@ -90,6 +96,8 @@ class ProjectConfig:
     sources: dict[str, str] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     declared_types: dict[str, str] = field(default_factory=dict)
+    file_errors: dict[Path, StackConfigError] = field(default_factory=dict)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
     _built: dict[str, Stack] = field(default_factory=dict, repr=False)
     _failed: dict[str, StackConfigError] = field(default_factory=dict, repr=False)
     _pending: dict[str, Callable[[], Stack]] = field(default_factory=dict, repr=False)
@@ -176,7 +184,15 @@ def load_config(
     files = [Path(path)] if path is not None else config_files(root)
     config = ProjectConfig(files=files)
     for file in files:
-        _load_file(file, env, config)
+        try:
+            _load_file(file, env, config)
+        except StackConfigError as exc:
+            if strict or file.parent.name != STACKS_DIRNAME:
+                raise  # flowyml.yaml chooses the stack: nothing is sure when it is broken
+            config.file_errors[file] = exc
+            if file.stem not in config.sources:
+                config.sources[file.stem] = str(file)
+                config._failed[file.stem] = exc
     if strict:
         config.raise_errors()
     return config
@@ -207,7 +223,7 @@ def _load_file(file: Path, env: Mapping[str, str], config: ProjectConfig) -> Non
         return
     if not isinstance(data, dict):
         raise StackConfigError(f"{file}:1: the top level must be a mapping with a `stacks:` key")
-    if "stacks" not in data and "type" in data and file.parent.name == STACKS_DIRNAME:
+    if "stacks" not in data and "type" in data and file.name != CONFIG_FILENAME:
         entry = dict(data)
         name = entry.pop("name", None) or file.stem
         _add_stack(file, str(name), entry, (), lines, env, config)
@@ -262,6 +278,55 @@ def _add_stack(
     if isinstance(entry, dict) and isinstance(entry.get("type"), str):
         config.declared_types[name] = entry["type"]
     config._pending[name] = functools.partial(_build_stack, file, name, entry, path, lines, env)
+    found = _secret_warnings(entry, file, path or (name,), lines, env)
+    if found:
+        config.warnings[name] = found
+
+
+def _secret_warnings(
+    entry: Any, file: Path, path: tuple[str | int, ...], lines: Lines, env: Mapping[str, str]
+) -> list[str]:
+    """Warnings for secret fields under ``entry``: literal credentials, empty ``${VAR}``."""
+    out: list[str] = []
+    if isinstance(entry, dict):
+        for key, value in entry.items():
+            sub = (*path, key)
+            if key in _SECRET_KEYS and isinstance(value, str):
+                where = f"{file}:{lines.get(sub, lines.get(path, 1))}: {_dotted(sub)}"
+                ref = env_reference(value)
+                if ref is not None:
+                    if env.get(ref[0]) == "":
+                        out.append(
+                            f"{where}: ${{{ref[0]}}} is set but empty. To fix: export "
+                            f"{ref[0]}=<the {key}> (or unset it to get the default)"
+                        )
+                elif _holds_credential(str(key), value):
+                    out.append(
+                        f"{where}: a literal {key} in the file: anyone who reads it sees it. "
+                        f"To fix: write ${{VAR}} and export VAR"
+                    )
+            else:
+                out += _secret_warnings(value, file, sub, lines, env)
+    elif isinstance(entry, list):
+        for i, item in enumerate(entry):
+            out += _secret_warnings(item, file, (*path, i), lines, env)
+    return out
+
+
+def _holds_credential(key: str, value: str) -> bool:
+    if not value or "${" in value:
+        return False
+    if key == "password":
+        return True
+    if key == "url":
+        from urllib.parse import urlsplit
+
+        try:
+            return bool(urlsplit(value).password)
+        except ValueError:
+            return False
+    lowered = value.lower()
+    return "key=" in lowered or "signature=" in lowered
 
 
 def _build_stack(

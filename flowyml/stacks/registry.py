@@ -15,12 +15,19 @@ Which stack a run uses (:func:`resolve_stack`), first match wins:
    ``staging`` -> ``staging``), then the config's ``default_stack``;
 6. ``LocalStack()``.
 
+A stack object handed to a run (declared in Python, not by name) is remembered in
+``<project>/.flowyml/run_stacks.json`` (secret-free declarations only), so that the CLI can find
+the runs recorded in its metadata store (:meth:`StackRegistry.run_stacks`).
+
 Read-only operations never create ``.flowyml/``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +56,7 @@ __all__ = [
 ]
 
 REGISTRY_FILENAME = "registry.json"
+RUN_STACKS_FILENAME = "run_stacks.json"
 REGISTRY_VERSION = 1
 BUILTIN_LOCAL = "local"
 
@@ -115,9 +123,27 @@ class StackRegistry:
     def _file(self) -> JsonFile:
         return JsonFile(self.path, _empty)
 
+    def _run_stacks_file(self) -> JsonFile:
+        return JsonFile(
+            self.root / STATE_DIRNAME / RUN_STACKS_FILENAME,
+            lambda: {"version": REGISTRY_VERSION, "stacks": {}},
+        )
+
     def config(self) -> ProjectConfig:
-        """The project's config files, loaded leniently (broken entries kept in ``errors``)."""
-        return load_config(root=self.root, strict=False)
+        """The project's config files, loaded leniently (broken entries kept in ``errors``).
+
+        A config file that does not load at all is a warning (``UserWarning``), not an error:
+        a stack declared elsewhere still works; a stack it may declare raises its error.
+        """
+        config = load_config(root=self.root, strict=False)
+        for file, error in config.file_errors.items():
+            warnings.warn(
+                f"{error.message} (the stacks declared in {file.name} are unavailable until it "
+                f"is fixed)" + (f". To fix: {error.hint}" if error.hint else ""),
+                UserWarning,
+                stacklevel=2,
+            )
+        return config
 
     # -- reading -------------------------------------------------------------------------
 
@@ -161,6 +187,8 @@ class StackRegistry:
         """
         config = self.config()
         if name in config.sources:
+            for warning in config.warnings.get(name, ()):
+                warnings.warn(warning, UserWarning, stacklevel=2)
             return config.get(name)
         data = self._file().read().get("stacks", {}).get(name)
         if data is not None:
@@ -168,6 +196,53 @@ class StackRegistry:
         if name == BUILTIN_LOCAL:
             return LocalStack()
         raise self._unknown(name)
+
+    def run_stacks(self) -> list[Stack]:
+        """Stacks given to runs as objects (declared in Python), newest first.
+
+        They are not registered (``get_stack`` does not know them): the CLI reads the runs
+        recorded in their metadata stores. An entry that no longer loads is left out.
+        """
+        found = self._run_stacks_file().read().get("stacks", {})
+        out = []
+        for data in sorted(found.values(), key=lambda d: str(d.get("seen", "")), reverse=True):
+            try:
+                out.append(Stack.from_dict(data.get("declaration", {})))
+            except StackError:
+                continue
+        return out
+
+    def remember_run_stack(self, stack: Stack) -> None:
+        """Remember a stack object a run is given, so its runs can be found from the CLI.
+
+        A declaration holding a literal secret is not written to disk (nothing is remembered).
+        Writing happens once per distinct declaration; a failed write is a warning, never a
+        failed run.
+        """
+        data = stack.to_dict()
+        if _literal_secret_path(data) is not None:
+            return
+        text = json.dumps(data, sort_keys=True, default=str)
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        file = self._run_stacks_file()
+        try:
+            if key in file.read().get("stacks", {}):
+                return
+
+            def change(doc: dict[str, Any]) -> None:
+                from datetime import datetime, timezone
+
+                seen = datetime.now(timezone.utc).isoformat()
+                doc.setdefault("stacks", {})[key] = {"declaration": data, "seen": seen}
+
+            file.update(change)
+        except (OSError, StackError) as exc:
+            warnings.warn(
+                f"flowyml could not remember stack {stack.name!r} in {file.path} ({exc}): "
+                "`flowyml runs` may not find this run",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _unknown(self, name: str) -> UnknownStackError:
         return unknown_stack_error(name, [(e.name, e.stack_type) for e in self.entries()])
@@ -205,8 +280,12 @@ class StackRegistry:
         """
         self.register_stacks([stack])
 
-    def register_stacks(self, stacks: Sequence[Stack]) -> None:
+    def register_stacks(self, stacks: Sequence[Stack]) -> list[str]:
         """Record every stack of ``stacks``, or none of them: all are checked before one write.
+
+        Returns:
+            The names recorded; a stack a config file already declares as is is not recorded
+            (the file stays its source).
 
         Raises:
             StackRegistryError: As :meth:`register_stack`, for any of them (nothing is written).
@@ -218,12 +297,13 @@ class StackRegistry:
             if data is not None:
                 records[stack.name] = data
         if not records:
-            return
+            return []
 
         def change(doc: dict[str, Any]) -> None:
             doc.setdefault("stacks", {}).update(records)
 
         self._file().update(change)
+        return list(records)
 
     @staticmethod
     def _record(stack: Stack, config: ProjectConfig) -> dict[str, Any] | None:
@@ -334,6 +414,7 @@ def resolve_stack(
         if candidate is None:
             continue
         if isinstance(candidate, Stack):
+            registry.remember_run_stack(candidate)
             return candidate
         if isinstance(candidate, str):
             return registry.get_stack(candidate)

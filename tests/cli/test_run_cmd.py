@@ -75,8 +75,12 @@ def test_run_quickstart_then_list_and_show(project: Path) -> None:
     shown = flowyml(project, "runs", "show", run["run_id"][:10])
     assert shown.returncode == 0, shown.stderr
     assert run["run_id"] in shown.stdout
-    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines() if line.strip()}
+    rows: dict[str, list[str]] = {}
+    for line in shown.stdout.splitlines():
+        if line.strip():
+            rows.setdefault(line.split()[0], line.split())  # the step table comes first
     assert rows["train"][1] == "completed"
+    assert "{accuracy=" in shown.stdout  # the metrics evaluate returned, inline
     assert "Estimated cost: $0.00" in shown.stdout
 
 
@@ -216,9 +220,13 @@ def test_runs_show_has_status_duration_cached_error_and_uris_per_step(project: P
     assert header.split() == [
         "STEP", "STATUS", "DURATION", "CACHED", "ATTEMPTS", "COST", "ERROR", "OUTPUTS",
     ]  # fmt: skip
-    rows = {line.split()[0]: line for line in lines[lines.index(header) + 1 :] if line.strip()}
+    table = lines[lines.index(header) + 1 :]
+    rows = {line.split()[0]: line for line in table[: table.index("")] if line.strip()}
     assert rows["source"].split()[1:4] == ["completed", rows["source"].split()[2], "no"]
-    assert rows["source"].split()[-1].startswith(f"file://{project}/.flowyml/artifacts/boom/")
+    assert rows["source"].split()[-1] == "1"  # a small output is shown as its value
+    # Artifact locations are listed under the table, relative to the store they are in.
+    assert f"Artifacts (in file://{project}/.flowyml/artifacts):" in shown.stdout
+    assert any(line.split()[-1].startswith("boom/") for line in lines if "source" in line)
     assert "failed" in rows["explode"] and "ValueError: bad value 1" in rows["explode"]
     assert "skipped" in rows["downstream"] and "upstream explode failed" in rows["downstream"]
     assert rows["downstream"].split()[5] == "$0.00"  # a step that never ran costs nothing
