@@ -36,8 +36,22 @@ class Source:
         """The redactor for this stack's secrets (built on first use: it imports SQLAlchemy)."""
         with self._lock:
             if self._redactor is None:
-                self._redactor = Redactor(stack_secrets(self.stack))
+                self._redactor = Redactor(self._all_secrets())
             return self._redactor
+
+    def _all_secrets(self) -> set[str]:
+        # Every declared stack's, not only the served one's: the stacks pages show them all.
+        from flowyml.stacks.registry import StackRegistry
+
+        found = stack_secrets(self.stack)
+        try:
+            entries = StackRegistry().entries()
+        except FlowymlError:
+            return found
+        for entry in entries:
+            if entry.stack is not None and entry.name != self.name:
+                found |= stack_secrets(entry.stack)
+        return found
 
     def warm(self) -> None:
         """Build the redactor and open the stores now (the server calls it once it listens)."""

@@ -24,10 +24,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from flowyml.core.outputs import StackOutputs
+from flowyml.provision.state import save_outputs
+
 from . import pipelines
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "ui-" + uuid.uuid4().hex + "-pw"
+OUTPUT_SECRET = "out-" + uuid.uuid4().hex
 POSTGRES_URL = os.environ.get(
     "FLOWYML_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -201,6 +205,19 @@ def pg_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
             pytrace=False,
         )
     project = write_project(tmp_path_factory.mktemp("ui-pg"), pg_database=name)
+    # Outputs as `stack up production` records them: the database URL is a secret output
+    # (written encrypted by the real state module; nothing ever connects to it).
+    save_outputs(
+        StackOutputs(
+            stack="production",
+            values={
+                "artifact_uri": "gs://my-artifacts",
+                "metadata_url": f"postgresql+psycopg://flowyml:{OUTPUT_SECRET}@cloudsql/flowyml",
+            },
+            secrets=frozenset({"metadata_url"}),
+        ),
+        project / ".flowyml",
+    )
     try:
         yield project, record_runs(project, stack="pg")
     finally:

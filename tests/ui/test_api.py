@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PASSWORD, Server
+from .conftest import OUTPUT_SECRET, PASSWORD, Server
 
 Project = tuple[Path, dict[str, str]]
 
@@ -191,8 +191,14 @@ def test_no_secret_in_any_page_or_response(pg_server: Server, pg_project: Projec
     a step printed it to its log. No page and no API answer may hold it."""
     responses = _every_response(pg_server, pg_project[1])
     assert len(responses) > 30
-    leaks = [path for path, body in responses if PASSWORD in body]
+    leaks = [path for path, body in responses if PASSWORD in body or OUTPUT_SECRET in body]
     assert leaks == []
+    production = json.loads(dict(responses)["/api/stacks/production"])
+    assert production["provisioned"] is True
+    assert production["outputs"] == {
+        "artifact_uri": "gs://my-artifacts",
+        "metadata_url": "[secret]",
+    }
     logs = dict(responses)[f"/api/runs/{pg_project[1]['completed']}/steps/report/logs"]
     assert "connecting with [secret]" in json.loads(logs)["text"]
     stack = json.loads(dict(responses)["/api/stacks/pg"])
