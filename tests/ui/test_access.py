@@ -70,6 +70,21 @@ def test_the_token_form_and_the_printed_url_set_a_cookie(open_server: Server) ->
     with urllib.request.urlopen(request, timeout=30) as response:
         assert json.loads(response.read())["total"] == 3
 
+    class Keep(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    right = urllib.request.Request(
+        open_server.url + "login",
+        data=f"token={open_server.token}&next=//elsewhere.example/".encode(),
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as moved:
+        urllib.request.build_opener(Keep).open(right, timeout=30)
+    assert moved.value.code == 303
+    assert moved.value.headers["location"] == "/"  # only paths of this site: no open redirect
+    assert "HttpOnly" in moved.value.headers["set-cookie"]
+
     wrong = urllib.request.Request(
         open_server.url + "login", data=b"token=nope&next=/stacks", method="POST"
     )
