@@ -197,7 +197,7 @@
     const g = new dagre.graphlib.Graph();
     g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 56, marginx: 12, marginy: 12 });
     g.setDefaultEdgeLabel(() => ({}));
-    for (const n of graph.nodes) g.setNode(n.id, { width: Math.max(120, 8 * n.id.length + 28), height: 46 });
+    for (const n of graph.nodes) g.setNode(n.id, { width: Math.max(170, 8 * n.id.length + 28), height: 46 });
     for (const e of graph.edges) g.setEdge(e.source, e.target);
     dagre.layout(g);
     const { width, height } = g.graph();
