@@ -147,9 +147,14 @@ def _aws_policy(change: ResourceChange, view: PlanView) -> Iterator[Hit]:
             continue
         foreign = [r for r in resources if not _own(r, patterns)]
         if foreign and patterns:
+            wild = any("*" in r for r in foreign)
             yield Hit(
-                f"{change.name}{sid} grants access to {', '.join(foreign)}, which this stack "
-                "does not declare",
+                f"{change.name}{sid} grants access to {', '.join(foreign)}, "
+                + (
+                    "a wildcard wider than the stack's own resources"
+                    if wild
+                    else "which this stack does not declare"
+                ),
                 fix="grant access to the stack's own resources only, or declare those in it",
                 severity=Severity.WARNING,
             )
