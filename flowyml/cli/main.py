@@ -17,6 +17,11 @@ from flowyml import __version__
 # name -> (module, attribute, one-line help shown by `flowyml --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("flowyml.cli.run_cmd", "run", "Run a pipeline from a Python file on a stack."),
+    "build": (
+        "flowyml.cli.build_cmd",
+        "build",
+        "Build and push the images a pipeline's stacks need (for CI).",
+    ),
     "runs": ("flowyml.cli.runs_cmd", "runs", "List and inspect recorded pipeline runs."),
     "stack": ("flowyml.cli.stack_cmd", "stack", "Declare, preview, provision and destroy stacks."),
     "cost": ("flowyml.cli.cost_cmd", "cost", "Show the price catalog used for cost estimates."),

@@ -205,17 +205,15 @@ def _build(
     source = flowyml_source()
     with tempfile.TemporaryDirectory(prefix="flowyml-image-") as tmp:
         context = Path(tmp)
-        wheels = context / WHEELS_DIR
-        wheels.mkdir()
-        wheel = shutil.copy2(source.wheel(), wheels)
-        name = Path(wheel).name
-        extras = f"[{','.join(plan.extras)}]" if plan.extras else ""
-        lines = [f"flowyml{extras} @ file:///tmp/{WHEELS_DIR}/{name}", *plan.requirements]
-        (wheels / "requirements.txt").write_text("\n".join(lines) + "\n")
+        deps, own = context / WHEELS_DIR / "deps", context / WHEELS_DIR / "flowyml"
+        deps.mkdir(parents=True)
+        own.mkdir()
+        wheel = Path(shutil.copy2(source.wheel(), own))
+        needed = [*wheel_requirements(wheel, plan.extras), *plan.requirements]
+        (deps / "requirements.txt").write_text("\n".join(needed) + "\n")
         if not pip_index:
             target = probe_python(client, base_image.id)
-            needed = [*wheel_requirements(Path(wheel), plan.extras), *plan.requirements]
-            download_wheels(needed, target, wheels, progress=say)
+            download_wheels(needed, target, deps, progress=say)
         (context / "Dockerfile").write_text(render_dockerfile(base, source.version, source.digest))
         say(f"building {plan.reference} from {plan.base}")
         _stream_build(

@@ -43,19 +43,27 @@ VENV = "/opt/flowyml"
 # Dockerfile made). Where it installs is decided in the build, not here, so the tag can be
 # computed offline: into the image's own virtualenv when python3 already runs in one with pip,
 # else into a new venv that still sees the image's own packages (--system-site-packages).
-# FLOWYML_PIP_FLAGS is --no-index (wheels from the context only) unless pip_index=True.
+# Dependencies and flowyml are two layers: a new flowyml reuses the (slow) dependency layer
+# from the engine's build cache. FLOWYML_PIP_FLAGS is --no-index (wheels from the context
+# only) unless pip_index=True.
 _TEMPLATE = """\
 FROM {base}
 ARG FLOWYML_PIP_FLAGS=--no-index
-COPY {wheels} /tmp/{wheels}
+COPY {wheels}/deps /tmp/{wheels}/deps
 RUN set -e; \\
     if python3 -c "import sys; sys.exit(sys.prefix == sys.base_prefix)" \\
         && python3 -m pip --version >/dev/null 2>&1; then PY=python3; \\
     else python3 -m venv --system-site-packages {venv} && PY={venv}/bin/python; fi; \\
     $PY -m pip install --disable-pip-version-check --no-cache-dir $FLOWYML_PIP_FLAGS \\
-        --find-links /tmp/{wheels} -r /tmp/{wheels}/requirements.txt; \\
+        --find-links /tmp/{wheels}/deps -r /tmp/{wheels}/deps/requirements.txt; \\
+    rm -rf /tmp/{wheels}
+COPY {wheels}/flowyml /tmp/{wheels}/flowyml
+RUN set -e; \\
+    if [ -x {venv}/bin/python ]; then PY={venv}/bin/python; else PY=python3; fi; \\
+    $PY -m pip install --disable-pip-version-check --no-cache-dir --no-index --no-deps \\
+        /tmp/{wheels}/flowyml/*.whl; \\
     rm -rf /tmp/{wheels}; \\
-    python3 -c "import flowyml" 2>/dev/null || {venv}/bin/python -c "import flowyml"
+    $PY -c "import flowyml"
 ENV PATH={venv}/bin:$PATH
 LABEL org.flowyml.version="{version}" org.flowyml.source="{source}"
 """

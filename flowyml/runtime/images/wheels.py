@@ -4,11 +4,15 @@ Builders here have no network to a package index, so pip inside a build installs
 wheels this module downloads on the driver for the image's interpreter and platform
 (``pip download --only-binary=:all: --python-version X.Y --platform ...``). Downloads land in
 one cache per target (``~/.cache/flowyml/wheels/<target>``) and are reused by later builds;
-PyPI never replaces a published file, so a file name is a safe cache key.
+PyPI never replaces a published file, so a file name is a safe cache key. The set pip resolved
+for a requirement list is remembered too (``resolved/<hash>.json``), so building the same
+requirements again asks no index at all; like the image tag, an unpinned requirement is
+resolved once (delete the cache directory, or pin versions, to move it on).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -132,6 +136,13 @@ def download_wheels(
     if not requirements:
         return []
     cache = cache_dir("wheels", target.key)
+    resolved = cache / "resolved" / f"{_key(requirements)}.json"
+    remembered = _remembered(resolved, cache)
+    if remembered is not None:
+        _link(remembered, dest)
+        if progress:
+            progress(f"wheels: {len(remembered)} wheel(s) from the driver's cache ({target.key})")
+        return [dest / p.name for p in remembered]
     req_file = dest / ".requirements-download.txt"
     req_file.write_text("\n".join(requirements) + "\n")
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check"]
@@ -164,7 +175,32 @@ def download_wheels(
             "pip download succeeded but named no wheel it saved (unexpected pip output)",
             hint="upgrade pip on the driver, or build with pip_index=True.",
         )
-    for path in found:
+    _link(found, dest)
+    resolved.parent.mkdir(exist_ok=True)
+    staged = resolved.with_suffix(f".{os.getpid()}.tmp")
+    staged.write_text(json.dumps([p.name for p in found]))
+    staged.replace(resolved)
+    if progress:
+        progress(f"wheels: {len(found)} wheel(s), {fresh} newly downloaded")
+    return [dest / p.name for p in found]
+
+
+def _key(requirements: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:32]
+
+
+def _remembered(resolved: Path, cache: Path) -> list[Path] | None:
+    """The wheels resolved before for these requirements, if every one is still cached."""
+    try:
+        names = json.loads(resolved.read_text())
+    except (OSError, ValueError):
+        return None
+    paths = [cache / name for name in names]
+    return paths if paths and all(p.is_file() for p in paths) else None
+
+
+def _link(paths: Sequence[Path], dest: Path) -> None:
+    for path in paths:
         link = dest / path.name
         if link.exists():
             continue
@@ -172,6 +208,3 @@ def download_wheels(
             os.link(path, link)
         except OSError:
             shutil.copy2(path, link)
-    if progress:
-        progress(f"wheels: {len(found)} wheel(s), {fresh} newly downloaded")
-    return [dest / p.name for p in found]
