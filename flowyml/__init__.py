@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flowyml.core import launcher as _launcher
+
 __version__ = "0.1.0"
 
 __all__ = ["Pipeline", "__version__", "pipeline", "step"]
+
+
+
+def _launch(pipeline: Any, stack: Any, params: Any) -> Any:
+    from flowyml.launch import run
+
+    return run(pipeline, stack, params)
+
+
+# Pipeline.run reaches the run facade through this (the authoring layer cannot import it).
+_launcher.register(_launch)
 
 if TYPE_CHECKING:
     from flowyml.pipeline import Pipeline, pipeline, step

@@ -1,9 +1,10 @@
 """Pipelines as values: ``Pipeline`` (a ``with`` block) and ``@pipeline`` (a parameterised body).
 
 A :class:`Pipeline` records its DAG while its ``with`` block runs and is then frozen; ``run``
-resolves the stack (run argument > ``Pipeline(stack=)`` > active stack > local stack), binds it
-and hands everything to :func:`flowyml.pipeline.runner.run_pipeline`. The stack registry and the
-runtime binding are imported only inside ``run``, so authoring imports nothing from ``runtime``.
+hands it to the run facade (:mod:`flowyml.launch`, reached through
+:mod:`flowyml.core.launcher`), which resolves the stack (run argument > ``Pipeline(stack=)``
+> active stack > local stack), binds it and runs it. Authoring imports nothing from the stacks'
+registry or the runtime (an import-linter layers contract keeps it so).
 """
 
 from __future__ import annotations
@@ -123,22 +124,10 @@ class Pipeline:
                 UserWarning,
                 stacklevel=2,
             )
-        from flowyml.pipeline.runner import run_pipeline
-        from flowyml.runtime.binding import bind_stack
-        from flowyml.stacks.registry import resolve_stack
+        from flowyml.core.launcher import launch
 
-        declared = resolve_stack(stack, self.stack)
-        runtime = bind_stack(declared)
-        bound: dict[str, Any] = {declared.name: runtime}
-        step_stacks: dict[str, Any] = {}
-        for inv in dag:
-            if inv.step.stack is None:
-                continue
-            step_decl = resolve_stack(inv.step.stack, None)
-            if step_decl.name not in bound:
-                bound[step_decl.name] = bind_stack(step_decl)
-            step_stacks[inv.name] = bound[step_decl.name]
-        return run_pipeline(self, runtime, step_stacks=step_stacks, params=self.params)
+        result: PipelineResult = launch(self, stack, self.params)
+        return result
 
     def __repr__(self) -> str:
         steps = len(self._dag) if self._dag is not None else "?"

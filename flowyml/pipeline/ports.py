@@ -7,8 +7,7 @@ The runner depends on these Protocols only; :mod:`flowyml.runtime` implements th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flowyml.core.records import (
     ArtifactRef,
@@ -16,6 +15,9 @@ from flowyml.core.records import (
     RunStatus,
     StepRecord,
 )
+
+if TYPE_CHECKING:
+    from flowyml.pipeline.executors import StepExecutor
 
 
 @runtime_checkable
@@ -41,6 +43,10 @@ class ArtifactStore(Protocol):
 
     def exists(self, ref: ArtifactRef) -> bool:
         """True when the payload is still there (cache validity)."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Atomically write raw bytes under ``<root>/<key>`` (captured logs); returns the URI."""
         ...
 
 
@@ -90,6 +96,11 @@ class RuntimeStack(Protocol):
     @property
     def metadata_store(self) -> MetadataStore: ...
 
-    def make_executor(self, max_workers: int, use_processes: bool = False) -> Executor:
-        """A fresh executor for one run (threads by default, processes on request)."""
+    def step_executor(self, max_workers: int, use_processes: bool = False) -> StepExecutor:
+        """The strategy that runs this stack's steps for one run.
+
+        Args:
+            max_workers: The run's concurrency when the stack declares none.
+            use_processes: The pipeline asks for one process per attempt (local stacks).
+        """
         ...

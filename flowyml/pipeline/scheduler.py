@@ -23,8 +23,9 @@ from flowyml.core.records import ArtifactRef, RunStatus, StepRecord, StepStatus
 from flowyml.pipeline.cache import cache_key
 from flowyml.pipeline.dag import DAG, OutputHandle, substitute
 from flowyml.pipeline.errors import StepOutputError
-from flowyml.pipeline.executors import Outcome, PoolStrategy, ProcessStrategy, StepExecutor
+from flowyml.pipeline.executors import Outcome, StepAttempt, StepExecutor
 from flowyml.pipeline.interrupts import InterruptFlag
+from flowyml.pipeline.outputs import split_outputs
 from flowyml.pipeline.ports import ArtifactStore, RuntimeStack
 from flowyml.pipeline.recording import StepRecorder
 from flowyml.pipeline.result import PipelineResult
@@ -104,6 +105,8 @@ class RunLoop:
         # A bound stack may declare its executor's settings (LocalExecutor(max_workers=...,
         # use_processes=...)); they are optional attributes, not part of the port.
         self.use_processes = pipeline.use_processes or bool(getattr(stack, "use_processes", False))
+        # Each stack's strategy decides for itself; the pipeline's own wish applies to all.
+        self.pipeline_processes = pipeline.use_processes
         default_workers = (os.cpu_count() or 2) if self.use_processes else min(32, len(self.dag))
         declared_workers = pipeline.max_workers or getattr(stack, "max_workers", None)
         self.max_workers = max(1, declared_workers or default_workers)
@@ -123,19 +126,18 @@ class RunLoop:
         self.strategies: dict[str, StepExecutor] = {}
         self.busy: dict[str, int] = {}
         self.inflight: dict[Future[Outcome], _Attempt] = {}
+        self.handle_refs: dict[tuple[str, OutputHandle], ArtifactRef] = {}
+        self.where: dict[str, dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- helpers
     def stack_for(self, name: str) -> RuntimeStack:
         return self.step_stacks.get(name, self.stack)
 
     def strategy_for(self, stack: RuntimeStack) -> StepExecutor:
+        """The strategy the stack hands this run (asked once per stack)."""
         strategy = self.strategies.get(stack.name)
         if strategy is None:
-            if self.use_processes:
-                strategy = ProcessStrategy(self.max_workers)
-            else:
-                executor = stack.make_executor(self.max_workers, False)
-                strategy = PoolStrategy(executor, self.max_workers)
+            strategy = stack.step_executor(self.max_workers, self.pipeline_processes)
             self.strategies[stack.name] = strategy
         return strategy
 
@@ -159,6 +161,7 @@ class RunLoop:
             "attempts": self.attempts.get(name, 0),
             "inputs": prep.inputs if prep else {},
             "upstream": inv.upstream,
+            **self.where.get(name, {}),
         }
         fields.update(changes)
         return StepRecord(**fields)
@@ -176,32 +179,42 @@ class RunLoop:
     def prepare(self, name: str) -> None:
         """Resolve inputs (loading or copying them) and compute the cache key."""
         inv = self.dag[name]
-        store = self.stack_for(name).artifact_store
+        stack = self.stack_for(name)
+        store = stack.artifact_store
+        needs_values = self.strategy_for(stack).needs_values
         resolved: dict[OutputHandle, Any] = {}
         input_refs: dict[str, ArtifactRef] = {}
         for label, handle in inv.inputs:
             key = (handle.invocation, handle.output)
             ref = self.refs[key]
             source = self.ref_store[key]
-            if key in self.values:
-                value = self.values[key]
-            else:
-                value = source.load(ref)
-                self.values[key] = value
+            crosses = source.root_uri != store.root_uri
+            value: Any = None
+            if needs_values or crosses:
+                if key in self.values:
+                    value = self.values[key]
+                else:
+                    value = source.load(ref)
+                    self.values[key] = value
             self.consumers[key] -= 1
             if self.consumers[key] <= 0:
                 self.values.pop(key, None)
-            if source.root_uri != store.root_uri:
+            if crosses:
                 ref = self.copy_into(key, value, store)
             resolved[handle] = value
+            self.handle_refs[(name, handle)] = ref
             input_refs[label] = ref
-        arguments = {param: substitute(v, resolved) for param, v in inv.arguments.items()}
-        bound = inspect.BoundArguments(inv.step.signature, arguments)  # type: ignore[arg-type]
+        if needs_values:
+            arguments = {param: substitute(v, resolved) for param, v in inv.arguments.items()}
+            bound = inspect.BoundArguments(inv.step.signature, arguments)  # type: ignore[arg-type]
+            args, kwargs = bound.args, bound.kwargs
+        else:
+            args, kwargs = (), {}
         key_text = None
         if self.enable_cache and inv.step.cache:
             hashes = {h: input_refs[label].content_hash for label, h in inv.inputs}
             key_text = cache_key(inv.step.func, inv.arguments, hashes, inv.output_names)
-        self.prepared[name] = _Prepared(bound.args, bound.kwargs, input_refs, key_text, _now())
+        self.prepared[name] = _Prepared(args, kwargs, input_refs, key_text, _now())
 
     def try_cache(self, name: str) -> bool:
         prep = self.prepared[name]
@@ -224,20 +237,8 @@ class RunLoop:
 
     # -------------------------------------------------------------- completion
     def persist(self, name: str, value: Any) -> dict[str, ArtifactRef]:
-        inv = self.dag[name]
-        names = inv.output_names
-        if len(names) == 1:
-            parts: tuple[Any, ...] = (value,)
-        elif isinstance(value, (tuple, list)) and len(value) == len(names):
-            parts = tuple(value)
-        else:
-            raise StepOutputError(
-                f"step '{name}' declares {len(names)} outputs but returned "
-                f"{type(value).__name__}"
-                + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
-                + ".",
-                hint=f"return a tuple of {len(names)} values.",
-            )
+        names = self.dag[name].output_names
+        parts = split_outputs(name, names, value)
         store = self.stack_for(name).artifact_store
         refs: dict[str, ArtifactRef] = {}
         for out, part in zip(names, parts, strict=True):
@@ -248,6 +249,37 @@ class RunLoop:
             if self.consumers.get(key, 0) > 0:
                 self.values[key] = part
         return refs
+
+    def adopt(self, name: str, outputs: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
+        """Register outputs a remote attempt already saved in the step's artifact store."""
+        missing = [out for out in self.dag[name].output_names if out not in outputs]
+        if missing:
+            raise StepOutputError(
+                f"step '{name}' ran but its result record lacks output(s) {', '.join(missing)}."
+            )
+        store = self.stack_for(name).artifact_store
+        for out, ref in outputs.items():
+            self.refs[(name, out)] = ref
+            self.ref_store[(name, out)] = store
+        return dict(outputs)
+
+    def save_log(self, name: str, text: str) -> str | None:
+        """Keep what an in-process attempt printed, next to its outputs."""
+        key = f"{self.pipeline}/{self.run_id}/{name}/_attempts/{self.attempts[name]}/log.txt"
+        store = self.stack_for(name).artifact_store
+        try:
+            return store.put_bytes(key, text.encode("utf-8"))
+        except Exception:  # a log that cannot be kept must not fail the step
+            _log.warning("%s: its output could not be saved as a log", name, exc_info=True)
+            return None
+
+    def where_from(self, name: str, outcome: Outcome) -> dict[str, Any]:
+        """The record fields saying where an attempt ran and where its log is."""
+        log_uri = outcome.log_uri
+        if log_uri is None and outcome.log:
+            log_uri = self.save_log(name, outcome.log)
+        executor = outcome.executor or self.strategies[self.stack_for(name).name].kind
+        return {"executor": executor, "log_uri": log_uri, "details": dict(outcome.details)}
 
     def fail(self, name: str, error: str, sorter: TopologicalSorter[str]) -> None:
         self.save(self.base_record(name, StepStatus.FAILED, ended_at=_now(), error=error))
@@ -310,11 +342,31 @@ class RunLoop:
             return False
         attempt = self.attempts.get(name, 0) + 1
         self.attempts[name] = attempt
+        self.where.setdefault(name, {"executor": strategy.kind})
         if attempt == 1:
             self.save(self.base_record(name, StepStatus.RUNNING))
         prep = self.prepared[name]
-        step = self.dag[name].step
-        future = strategy.submit(step.func, prep.args, prep.kwargs)
+        inv = self.dag[name]
+        step = inv.step
+        future = strategy.submit(
+            StepAttempt(
+                run_id=self.run_id,
+                pipeline=self.pipeline,
+                step=name,
+                attempt=attempt,
+                func=step.func,
+                args=prep.args,
+                kwargs=prep.kwargs,
+                arguments=inv.arguments,
+                inputs=tuple(
+                    (handle, self.handle_refs[(name, handle)]) for _, handle in inv.inputs
+                ),
+                output_names=inv.output_names,
+                output_key=f"{self.pipeline}/{self.run_id}/{name}",
+                resources=step.resources_dict(),
+                timeout=step.timeout,
+            )
+        )
         self.inflight[future] = _Attempt(name, stack.name, step.timeout)
         self.busy[stack.name] = self.busy.get(stack.name, 0) + 1
         return True
@@ -339,11 +391,15 @@ class RunLoop:
             attempt = self.inflight.pop(future)
             self.busy[attempt.stack] -= 1
             outcome = future.result()
+            self.where[attempt.name] = self.where_from(attempt.name, outcome)
             if outcome.error is not None:
                 self.attempt_failed(attempt.name, outcome.error, sorter, retry_at)
                 continue
             try:
-                outputs = self.persist(attempt.name, outcome.value)
+                if outcome.outputs is not None:
+                    outputs = self.adopt(attempt.name, outcome.outputs)
+                else:
+                    outputs = self.persist(attempt.name, outcome.value)
             except Exception:
                 self.fail(attempt.name, traceback.format_exc(), sorter)
                 continue
@@ -379,11 +435,7 @@ class RunLoop:
 
     def timeout_text(self, name: str) -> str:
         step = self.dag[name].step
-        how = (
-            "its process was terminated"
-            if self.use_processes
-            else "its thread cannot be stopped and finishes in the background; its result is discarded"
-        )
+        how = self.strategy_for(self.stack_for(name)).timeout_note
         return (
             f"TimeoutError: step '{name}' exceeded its timeout of {step.timeout:g} s "
             f"(attempt {self.attempts[name]} of {step.retries + 1}); {how}."

@@ -14,6 +14,10 @@ Rules:
   (a proxy started with ``--unix-socket DIR``).
 * Adapters are cached per process, keyed by URI / URL: binding the same stack again (each
   ``pipeline.run``) reuses the connection pool and skips the migration check.
+* Before a run, :func:`require_runnable` checks that the executor (and orchestrator) kind has a
+  runtime (:mod:`flowyml.stacks.flavors`): a kind flowyml cannot run is a one-line
+  ``BindingError`` before any step runs, never a silent run on this machine's threads. Binding
+  itself does not refuse them: reading a stack's runs needs only its stores.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,11 +34,13 @@ from flowyml.core.errors import FlowymlError
 from flowyml.core.outputs import ARTIFACT_URI, METADATA_URL, REGISTRY_URI, StackOutputs
 from flowyml.runtime.artifacts import FsspecArtifactStore
 from flowyml.runtime.errors import BindingError, StackNotProvisionedError
-from flowyml.runtime.executors import make_executor
+from flowyml.runtime.executors import load_runtime, resolve_executor_flavor
 from flowyml.runtime.metadata import SqlMetadataStore
 from flowyml.runtime.storage_options import storage_options_for
+from flowyml.stacks.flavors import Flavor, executor_flavor, flavor
 
 if TYPE_CHECKING:
+    from flowyml.pipeline.executors import StepExecutor
     from flowyml.stacks.base import Stack
 
 CLOUDSQL_SOCKET_DIR_ENV = "FLOWYML_CLOUDSQL_SOCKET_DIR"
@@ -59,9 +64,14 @@ class BoundStack:
         metadata_store: Where runs, steps and lineage are recorded.
         registry_uri: Container registry, when the stack has one.
         max_workers: The declared executor's worker limit (``None``: the runner decides).
-        use_processes: The declared executor asks for a process pool.
-        executor_kind: ``kind`` of the declared executor (``local``, ``vertex_ai``...). Steps
-            run in this process's pools whatever it is; remote executors come later.
+        use_processes: The declared executor asks for one process per attempt.
+        executor_kind: ``kind`` of the declared executor (``local``, ``docker``...).
+        executor_flavor: Its flavor (runtime module, price rule, providers).
+        executor: The executor declaration itself.
+        declaration: The whole stack declaration (Docker settings, resources...).
+        outputs: The provisioned outputs it was bound from, if any.
+        submission: What remote executors ship (image, code package), prepared per run by
+            the run facade; ``None`` until then.
     """
 
     name: str
@@ -71,10 +81,26 @@ class BoundStack:
     max_workers: int | None = None
     use_processes: bool = False
     executor_kind: str = "local"
+    executor_flavor: Flavor | None = None
+    executor: Any = None
+    declaration: Any = field(default=None, compare=False, repr=False)
+    outputs: StackOutputs | None = field(default=None, compare=False, repr=False)
+    submission: Any = field(default=None, compare=False, repr=False)
 
-    def make_executor(self, max_workers: int, use_processes: bool = False) -> Executor:
-        """A fresh local executor: threads, or processes when asked (here or by the stack)."""
-        return make_executor(max_workers, use_processes or self.use_processes)
+    @property
+    def remote(self) -> bool:
+        """Its steps run away from this process (they need an image and a code package)."""
+        return bool(self.executor_flavor is not None and self.executor_flavor.remote)
+
+    def with_submission(self, submission: Any) -> BoundStack:
+        """This binding with a run's prepared submission (image, code package)."""
+        return replace(self, submission=submission)
+
+    def step_executor(self, max_workers: int, use_processes: bool = False) -> StepExecutor:
+        """The strategy that runs this stack's steps for one run (see the runner's port)."""
+        found = resolve_executor_flavor(self.name, self.executor)
+        strategy: StepExecutor = load_runtime(found).create(self, max_workers, use_processes)
+        return strategy
 
 
 def _scheme(uri: str) -> str:
@@ -223,6 +249,8 @@ def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
         BindingError: the stack lacks what binding needs.
         ArtifactError / MetadataError: the store cannot be opened.
     """
+    executor = _declared(stack, "executor")
+    executor_found = executor_flavor(str(getattr(executor, "kind", None) or "local"))
     if getattr(stack, "needs_provisioning", False) and outputs is None:
         outputs = recorded_outputs(stack.name)
     if getattr(stack, "needs_provisioning", False) and outputs is None:
@@ -239,7 +267,6 @@ def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
         declaration = None
     artifact_store = artifact_store_for(uri, declaration)
     metadata_store = metadata_store_for(_metadata_url(stack, outputs))
-    executor = _declared(stack, "executor")
     registry = outputs.get(REGISTRY_URI) if outputs is not None else None
     if registry is None:
         registry = getattr(_declared(stack, "container_registry"), "uri", None)
@@ -250,5 +277,38 @@ def bind_stack(stack: Stack, outputs: StackOutputs | None = None) -> BoundStack:
         registry_uri=registry,
         max_workers=getattr(executor, "max_workers", None),
         use_processes=bool(getattr(executor, "use_processes", False)),
-        executor_kind=str(getattr(executor, "kind", "local")),
+        executor_kind=str(getattr(executor, "kind", None) or "local"),
+        executor_flavor=executor_found,
+        executor=executor,
+        declaration=stack,
+        outputs=outputs,
     )
+
+
+def require_runnable(bound: BoundStack) -> None:
+    """Refuse, before a run starts, a stack whose executor or orchestrator flowyml cannot run.
+
+    Binding alone does not check this (reading a stack's runs needs only its stores).
+
+    Raises:
+        BindingError: one line naming the kind and what to declare instead.
+    """
+    resolve_executor_flavor(bound.name, bound.executor)
+    _check_orchestrator(bound.declaration)
+
+
+def _check_orchestrator(stack: Any) -> None:
+    """Refuse an orchestrator flowyml cannot hand the pipeline to (never ignore it)."""
+    declared = _declared(stack, "orchestrator")
+    kind = str(getattr(declared, "kind", None) or "none")
+    if kind == "none":
+        return
+    found = flavor("orchestrator", kind)
+    if found is None or found.runtime is None:
+        label = found.label if found is not None else kind
+        raise BindingError(
+            f"stack {stack.name}: orchestrator {kind!r} ({label}) has no runtime in this "
+            "flowyml, and running the pipeline without it would ignore the declaration; "
+            "nothing was run",
+            hint=f"remove the orchestrator from stack {stack.name} to run steps on its executor",
+        )

@@ -290,12 +290,15 @@ def test_gcp_stack_end_to_end(
     gcs = gcsfs.GCSFileSystem(**gcs_emulator.storage_options, skip_instance_cache=True)
     cloud = emulated_cloud(gcs=gcs, proxy=cloudsql_proxy)
     db_name = f"flowyml_e2e_{unique}"
+    # Steps run on this machine (use_vertex=False: a LocalExecutor) against the cloud's
+    # stores; a Vertex executor would be refused (tests/runtime/test_executor_seam.py).
     stack = GCPStack(
         name="production",
         project_id="my-gcp-project",
         bucket_name=f"flowyml-e2e-{unique}",
         database={"deletion_protection": False},
         metadata_store=CloudSQLMetadataStore(database=db_name, user=db_name),
+        use_vertex=False,
     )
 
     evaluation = evaluate_program(

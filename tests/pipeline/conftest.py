@@ -46,8 +46,8 @@ def runtime_stack(
 ) -> Iterator[LocalRuntimeStack]:
     stack = LocalRuntimeStack("test", artifact_store, metadata_store)
     yield stack
-    for executor in stack.executors:
-        executor.shutdown(wait=True)
+    for strategy in stack.strategies:
+        strategy.shutdown()
 
 
 @pytest.fixture

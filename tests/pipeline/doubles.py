@@ -5,17 +5,19 @@ SQLAlchemy store (tmp_path SQLite) and the real fsspec artifact store (file://).
 so tests can check the order of status transitions.
 
 ``LocalRuntimeStack`` is not a double: it composes real adapters (the fsspec artifact store, a
-metadata store and a real thread pool) exactly as the ``RuntimeStack`` port describes.
+metadata store and the real local strategies) exactly as the ``RuntimeStack`` port describes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flowyml.core.records import ArtifactRef, RunRecord, RunStatus, StepRecord
+from flowyml.pipeline.executors import StepExecutor
 from flowyml.pipeline.ports import ArtifactStore, MetadataStore
+from flowyml.runtime.executors.local import PoolStrategy, ProcessStrategy
+from flowyml.runtime.executors.threads import DaemonThreadPool
 
 
 class SpyMetadataStore:
@@ -47,14 +49,18 @@ class SpyMetadataStore:
 
 @dataclass
 class LocalRuntimeStack:
-    """A RuntimeStack made of given adapters and a real thread pool."""
+    """A RuntimeStack made of given adapters and the real local strategies."""
 
     name: str
     artifact_store: ArtifactStore
     metadata_store: MetadataStore
-    executors: list[Executor] = field(default_factory=list)
+    strategies: list[StepExecutor] = field(default_factory=list)
 
-    def make_executor(self, max_workers: int, use_processes: bool = False) -> Executor:
-        executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=self.name)
-        self.executors.append(executor)
-        return executor
+    def step_executor(self, max_workers: int, use_processes: bool = False) -> StepExecutor:
+        strategy: StepExecutor
+        if use_processes:
+            strategy = ProcessStrategy(max_workers)
+        else:
+            strategy = PoolStrategy(max_workers, DaemonThreadPool(max_workers, self.name))
+        self.strategies.append(strategy)
+        return strategy

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from flowyml import Pipeline, step
 from flowyml.core.records import RunStatus, StepStatus
-from flowyml.pipeline.executors import PoolStrategy
+from flowyml.pipeline.executors import StepAttempt
 from flowyml.pipeline.runner import run_pipeline
+from flowyml.runtime.executors.local import PoolStrategy
 from flowyml.stacks import Stack
 from flowyml.stacks.components import LocalArtifactStore, LocalExecutor, SQLiteMetadataStore
 
@@ -112,8 +113,8 @@ def test_timeout_clock_starts_when_the_attempt_runs_not_when_it_is_queued() -> N
     gate = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as shared:
         blocker = shared.submit(gate.wait, 5)  # someone else holds the only worker
-        strategy = PoolStrategy(shared, capacity=1)
-        future = strategy.submit(lambda: "ran", (), {})
+        strategy = PoolStrategy(1, shared)
+        future = strategy.submit(StepAttempt("r", "p", "s", 1, lambda: "ran", (), {}))
         assert strategy.started_at(future) is None  # queued: no clock yet
         gate.set()
         assert blocker.result(5) is True

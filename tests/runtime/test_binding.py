@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from flowyml.core.records import RunRecord, RunStatus
 from flowyml.pipeline.ports import RuntimeStack
 from flowyml.runtime.binding import BoundStack, bind_stack, clear_cache
 from flowyml.runtime.errors import BindingError, StackNotProvisionedError
-from flowyml.runtime.executors import DaemonThreadPool, make_executor
+from flowyml.runtime.executors.local import ProcessStrategy
 from flowyml.stacks import LocalStack, Stack
 from flowyml.stacks.aws import AWSStack
 from flowyml.stacks.components import (
@@ -26,10 +25,6 @@ from flowyml.stacks.components import (
     SQLiteMetadataStore,
 )
 from flowyml.stacks.gcp import GCPStack
-
-
-def _square(x: int) -> int:
-    return x * x
 
 
 def _exercise(bound: BoundStack, run_id: str = "run-1") -> None:
@@ -166,25 +161,18 @@ def test_local_outputs_take_precedence_over_the_declaration(tmp_path: Path) -> N
     assert (tmp_path / "recorded.db").is_file() and not (tmp_path / "declared.db").exists()
 
 
-@pytest.mark.parametrize("use_processes", [False, True], ids=["threads", "processes"])
-def test_executors_run_steps(use_processes: bool) -> None:
-    with make_executor(2, use_processes) as executor:
-        assert isinstance(executor, ProcessPoolExecutor if use_processes else DaemonThreadPool)
-        assert list(executor.map(_square, range(5))) == [0, 1, 4, 9, 16]
-
-
-def test_bound_stack_asks_for_processes_when_declared(tmp_path: Path) -> None:
+def test_bound_stack_hands_the_loop_a_process_strategy_when_declared(tmp_path: Path) -> None:
     stack = Stack(
         "cpu",
         executor=LocalExecutor(use_processes=True),
         artifact_store={"kind": "local", "path": str(tmp_path / "a")},
         metadata_store=SQLiteMetadataStore(path=str(tmp_path / "m.db")),
     )
-    executor = bind_stack(stack).make_executor(1)
+    strategy = bind_stack(stack).step_executor(1)
     try:
-        assert isinstance(executor, ProcessPoolExecutor)
+        assert isinstance(strategy, ProcessStrategy)
     finally:
-        executor.shutdown()
+        strategy.shutdown()
 
 
 def test_cloud_stack_binds_from_the_outputs_stack_up_recorded(

@@ -11,7 +11,7 @@ from concurrent.futures import CancelledError
 
 import pytest
 
-from flowyml.runtime.executors import DaemonThreadPool
+from flowyml.runtime.executors.threads import DaemonThreadPool
 
 
 def test_runs_calls_concurrently_up_to_max_workers_and_reuses_threads() -> None:
@@ -54,7 +54,7 @@ def test_a_hung_call_does_not_keep_the_process_alive() -> None:
     code = textwrap.dedent(
         """
         import threading
-        from flowyml.runtime.executors import DaemonThreadPool
+        from flowyml.runtime.executors.threads import DaemonThreadPool
         pool = DaemonThreadPool(1)
         pool.submit(threading.Event().wait)  # never returns
         pool.shutdown(wait=False)

@@ -151,7 +151,7 @@ def _write(root: Path, text: str, name: str = "flowyml.yaml") -> Path:
         (
             "stacks:\n  a:\n    type: local\n    executor: {max_workers: 2}\n",
             "flowyml.yaml:4: stacks.a.executor: missing `kind`. To fix: add `kind:` with one of: "
-            "local, remote, kubernetes, vertex_ai",
+            "local, docker, remote, kubernetes, vertex_ai",
         ),
         (
             "stacks:\n  a:\n    type: local\n    docker: {image: x, imagee: y}\n",

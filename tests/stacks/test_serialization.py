@@ -48,7 +48,7 @@ STACKS = [
     KubernetesStack(name="k8s-cluster", orchestrator=KubeflowOrchestrator()),
     Stack(
         "custom",
-        executor=RemoteExecutor(endpoint="https://runner.example.com"),
+        executor=RemoteExecutor(endpoint="ssh://runner@runner.example.com"),
         artifact_store=AzureBlobStore(container="arts", connection_string="${AZ_CONN}"),
         metadata_store=PostgreSQLMetadataStore(
             host="db", database="d", user="u", password="${DB_PASSWORD}"

@@ -156,6 +156,66 @@ class FsspecArtifactStore:
             content_hash="sha256:" + hashlib.sha256(data).hexdigest(),
         )
 
+    def put_bytes(self, key: str, data: bytes) -> str:
+        """Atomically write raw ``data`` at ``<root>/<key>`` (logs, task and result records).
+
+        Returns:
+            The URI written.
+
+        Raises:
+            ArtifactError: the key is invalid or the write failed.
+        """
+        _check_key(key)
+        path = f"{self._root_path}/{key}"
+        try:
+            if self._local:
+                self._write_local(path, data)
+            else:
+                self._fs.pipe_file(path, data)
+        except OSError as exc:
+            raise ArtifactError(f"cannot write {key!r}: {_one_line(exc)}") from exc
+        return f"{self._root_uri}/{key}"
+
+    def get_bytes(self, uri: str) -> bytes | None:
+        """The raw bytes at ``uri`` (this store's or another), or ``None`` when absent.
+
+        Raises:
+            ArtifactError: the payload exists but cannot be read.
+        """
+        fs, path = self._locate(uri)
+        try:
+            data: bytes = fs.cat_file(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ArtifactError(f"cannot read {uri}: {_one_line(exc)}") from exc
+        return data
+
+    def has_uri(self, uri: str) -> bool:
+        """True when something is stored at ``uri``."""
+        fs, path = self._locate(uri)
+        if self._local and fs is self._fs:
+            return os.path.isfile(path)
+        try:
+            return bool(fs.exists(path))
+        except OSError:
+            return False
+
+    def uri_of(self, key: str) -> str:
+        """The URI ``key`` has (or would have) in this store."""
+        _check_key(key)
+        return f"{self._root_uri}/{key}"
+
+    @property
+    def storage_options(self) -> Mapping[str, Any]:
+        """The fsspec options the store was opened with (may hold secrets: never log them)."""
+        return dict(self._options)
+
+    @property
+    def local_root(self) -> str | None:
+        """The root directory when the store is on this machine's disk, else ``None``."""
+        return self._root_path if self._local else None
+
     def _serialise(self, value: Any) -> tuple[Materializer, bytes]:
         last_error: BaseException | None = None
         for materializer in self._registry.candidates(value):

@@ -9,6 +9,7 @@ from flowyml.stacks.components.artifact_stores import (
 )
 from flowyml.stacks.components.docker import DockerConfig
 from flowyml.stacks.components.executors import (
+    DockerExecutor,
     Executor,
     KubernetesExecutor,
     LocalExecutor,
@@ -44,6 +45,7 @@ __all__ = [
     "CloudSQLMetadataStore",
     "ContainerRegistry",
     "DockerConfig",
+    "DockerExecutor",
     "DockerHubRegistry",
     "ECRContainerRegistry",
     "Executor",

@@ -11,6 +11,7 @@ from flowyml.stacks.components._base import Component, problem
 from flowyml.stacks.errors import ValidationProblem
 
 __all__ = [
+    "DockerExecutor",
     "Executor",
     "KubernetesExecutor",
     "LocalExecutor",
@@ -32,15 +33,35 @@ class LocalExecutor(Component):
     use_processes: bool = False
 
 
-class RemoteExecutor(Component):
-    """Submits steps to a remote compute service over HTTP(S).
+class DockerExecutor(Component):
+    """Runs each step in its own container on this machine's Docker engine.
 
     Attributes:
-        endpoint: The service URL.
+        max_workers: Containers running at once (default 4).
+        network: Docker network of the containers (``host`` reaches services on 127.0.0.1).
+        pull: Pull a missing ``image=`` from its registry before the run.
+    """
+
+    kind: Literal["docker"] = "docker"
+    max_workers: int = Field(default=4, ge=1)
+    network: str = "host"
+    pull: bool = True
+
+
+class RemoteExecutor(Component):
+    """Runs each step in its own container on a remote Docker engine.
+
+    Attributes:
+        endpoint: The engine: ``ssh://user@host[:port]`` (keys from ``~/.ssh``) or
+            ``tcp://host:2376`` (TLS from ``DOCKER_CERT_PATH``, as the docker CLI does).
+        max_workers: Containers running at once on that engine (default 4).
+        network: Docker network of the containers on that engine.
     """
 
     kind: Literal["remote"] = "remote"
-    endpoint: str = Field(pattern=r"^https?://\S+$")
+    endpoint: str = Field(pattern=r"^(ssh|tcp)://\S+$")
+    max_workers: int = Field(default=4, ge=1)
+    network: str = "host"
 
 
 class KubernetesExecutor(Component):
@@ -82,7 +103,7 @@ class VertexAIExecutor(Component):
 
 
 Executor = Annotated[
-    LocalExecutor | RemoteExecutor | KubernetesExecutor | VertexAIExecutor,
+    LocalExecutor | DockerExecutor | RemoteExecutor | KubernetesExecutor | VertexAIExecutor,
     Field(discriminator="kind"),
 ]
 """Any executor, told apart by ``kind``."""

@@ -1,23 +1,16 @@
-"""Executor factory for the local executor: a daemon thread pool, or a process pool on request.
+"""The local executor's thread pool: a ``concurrent.futures`` executor on daemon threads.
 
 Threads are daemons (unlike ``ThreadPoolExecutor``'s, which the interpreter joins at exit): a
 step abandoned after its timeout, or still running when Ctrl-C cancelled the run, cannot be
 stopped, and must not keep the process alive once the run is recorded and returned.
-
-Process pools use the ``forkserver`` start method where the platform has it (else ``spawn``):
-forking a process that already holds threads and pooled database connections can copy a
-held lock into the child and hang it. Either way steps (and their arguments) must be
-picklable and importable by module path. (The runner's own process mode forks one child per
-attempt instead, see ``flowyml.pipeline.executors``.)
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 THREAD_NAME_PREFIX = "flowyml-step"
@@ -95,29 +88,3 @@ class DaemonThreadPool(Executor):
         if wait:
             for worker in threads:
                 worker.join()
-
-
-def default_start_method() -> str:
-    """``forkserver`` when available, else ``spawn`` (never plain ``fork``; see module doc)."""
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def make_executor(
-    max_workers: int, use_processes: bool = False, *, start_method: str | None = None
-) -> Executor:
-    """A fresh executor for one run.
-
-    Args:
-        max_workers: Concurrent steps (at least 1).
-        use_processes: A process pool (CPU-bound steps) instead of threads.
-        start_method: Process start method; :func:`default_start_method` when omitted.
-
-    Returns:
-        A :class:`DaemonThreadPool` or a ``ProcessPoolExecutor``; the caller shuts it down.
-    """
-    workers = max(1, int(max_workers))
-    if not use_processes:
-        return DaemonThreadPool(workers, THREAD_NAME_PREFIX)
-    context = multiprocessing.get_context(start_method or default_start_method())
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
