@@ -2,7 +2,8 @@
 
 With a cluster, the stack gets its own VPC (``10.0.0.0/16``, so no lookup of existing networks):
 
-- ``cluster-subnet-a`` / ``-b``: public subnets (internet gateway route) for the EKS nodes;
+- ``cluster-subnet-a`` / ``-b``: public subnets (internet gateway route) for the EKS nodes, in the
+  region's first two available zones (asked of the account: not every region has ``a``/``b``);
 - ``database-subnet-a`` / ``-b``: private subnets (no internet route: the VPC's main route table
   only knows the VPC itself) holding the ``metadata-subnets`` DB subnet group;
 - ``metadata-access``: the database's security group, allowing PostgreSQL (5432/tcp) only from
@@ -16,6 +17,7 @@ only). The runner then reaches it from inside that VPC (see docs/provisioning.md
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 VPC_CIDR = "10.0.0.0/16"
 ZONES = ("a", "b")
+"""Logical names of the two subnets of each kind (not zone names: those come from the region)."""
 PUBLIC_CIDRS = ("10.0.0.0/20", "10.0.16.0/20")
 DATABASE_CIDRS = ("10.0.32.0/20", "10.0.48.0/20")
 POSTGRES_PORT = 5432
@@ -56,11 +59,13 @@ def declare_network(*, region: str, tags: dict[str, str]) -> Network:
     """Declare the VPC, its internet gateway, the public and the private (database) subnets.
 
     Args:
-        region: AWS region (subnets go in zones ``<region>a`` and ``<region>b``).
+        region: AWS region (subnets go in its first two available zones).
         tags: Tags for every resource.
     """
+    import pulumi_aws
     import pulumi_aws.ec2 as ec2
 
+    zones = pulumi_aws.get_availability_zones_output(state="available", region=region).names
     vpc = ec2.Vpc(
         "cluster-vpc",
         cidr_block=VPC_CIDR,
@@ -76,12 +81,15 @@ def declare_network(*, region: str, tags: dict[str, str]) -> Network:
         tags=tags,
     )
     public, private = [], []
-    for zone, public_cidr, database_cidr in zip(ZONES, PUBLIC_CIDRS, DATABASE_CIDRS, strict=True):
+    for index, (zone, public_cidr, database_cidr) in enumerate(
+        zip(ZONES, PUBLIC_CIDRS, DATABASE_CIDRS, strict=True)
+    ):
+        availability_zone = zones.apply(functools.partial(_zone, index=index, region=region))
         subnet = ec2.Subnet(
             f"cluster-subnet-{zone}",
             vpc_id=vpc.id,
             cidr_block=public_cidr,
-            availability_zone=f"{region}{zone}",
+            availability_zone=availability_zone,
             map_public_ip_on_launch=True,
             tags={**tags, "kubernetes.io/role/elb": "1"},
         )
@@ -94,7 +102,7 @@ def declare_network(*, region: str, tags: dict[str, str]) -> Network:
             f"database-subnet-{zone}",
             vpc_id=vpc.id,
             cidr_block=database_cidr,
-            availability_zone=f"{region}{zone}",
+            availability_zone=availability_zone,
             map_public_ip_on_launch=False,
             tags=tags,
         )
@@ -138,3 +146,12 @@ def declare_database_network(
         tags=tags,
     )
     return DatabaseNetwork(subnet_group_name=group.name, security_group_ids=[access.id])
+
+
+def _zone(names: list[str] | None, *, index: int, region: str) -> str:
+    names = sorted(names or [])
+    if len(names) <= index:
+        raise ValueError(
+            f"region {region} reports {len(names)} available zone(s); the cluster network needs two"
+        )
+    return names[index]

@@ -204,6 +204,8 @@ def default_state(
             "endpoint", f"https://{_fake_hex(name).upper()}.gr7.us-east-1.eks.amazonaws.com"
         )
         state.setdefault("certificateAuthority", {"data": "bW9jaw=="})
+        issuer = f"https://oidc.eks.us-east-1.amazonaws.com/id/{_fake_hex('oidc', name).upper()}"
+        state.setdefault("identities", [{"oidcs": [{"issuer": issuer}]}])
         vpc_config = dict(state.get("vpcConfig") or {})
         vpc_config.setdefault("clusterSecurityGroupId", f"sg-{_fake_hex('cluster-sg', name)}")
         state["vpcConfig"] = vpc_config
@@ -230,6 +232,7 @@ _CALL_RESULTS: dict[str, dict[str, Any]] = {
     "aws:index/getRegion:getRegion": {"name": "us-east-1", "id": "us-east-1"},
     "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com"},
     "gcp:organizations/getProject:getProject": {"number": "123456789012"},
+    "aws:index/getAvailabilityZones:getAvailabilityZones": {},
     "gcp:organizations/getClientConfig:getClientConfig": {"accessToken": "mock"},
 }
 
@@ -247,12 +250,16 @@ def _default_mocks(*, unknown_outputs: bool = False) -> pulumi.runtime.Mocks:
                 return None, dict(_unwrap(args.inputs))
             return default_state(args.typ, args.name, _unwrap(args.inputs))
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
             result = dict(_unwrap(args.args))
             result.update(_CALL_RESULTS.get(args.token, {}))
+            if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+                # Three zones, as most regions have; named from the region asked about.
+                region = str(result.get("region") or "us-east-1")
+                result["names"] = [f"{region}{z}" for z in "abc"]
             if args.token == "gcp:organizations/getProject:getProject":
                 result.setdefault("projectId", result.get("projectId") or "mock-project")
-            return result, None
+            return result, []
 
     return DefaultMocks()
 

@@ -28,6 +28,7 @@ from flowyml.stacks.components import (
 )
 from flowyml.stacks.components._base import Component, problem
 from flowyml.stacks.errors import ValidationProblem
+from flowyml.stacks.physical_names import scoped_name
 
 __all__ = ["AWSStack", "ECRSpec", "EKSClusterSpec", "NodeGroupSpec", "RDSSpec", "S3BucketSpec"]
 
@@ -77,14 +78,16 @@ class ECRSpec(Component):
     """The ECR repository to create.
 
     Attributes:
-        repository: Repository name.
+        repository: Repository name (``None``: ``flowyml-<stack>-<id>``).
         force_delete: Delete the images with the repository on ``stack destroy``.
     """
 
-    repository: str = "flowyml"
+    repository: str | None = None
     force_delete: bool = False
 
     def problems(self, path: str) -> list[ValidationProblem]:
+        if self.repository is None:
+            return []
         return problem(f"{path}.repository", rules.check_ecr_repository(self.repository))
 
 
@@ -114,18 +117,18 @@ class EKSClusterSpec(Component):
     """An EKS cluster for Kubernetes execution.
 
     Attributes:
-        name: Cluster name.
+        name: Cluster name (``None``: ``flowyml-<stack>-<id>``).
         node_groups: Node groups (one small group by default).
     """
 
-    name: str = "flowyml"
+    name: str | None = None
     node_groups: list[NodeGroupSpec] = Field(
         default_factory=lambda: [NodeGroupSpec()], min_length=1
     )
 
     def problems(self, path: str) -> list[ValidationProblem]:
         found: list[ValidationProblem] = []
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", self.name):
+        if self.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", self.name):
             found += problem(
                 f"{path}.name",
                 f"EKS cluster name {self.name!r} must be 1-100 letters, digits, '-' or '_', "
@@ -147,11 +150,12 @@ class AWSStack(Stack):
     Attributes:
         region: AWS region.
         s3_bucket: Artifact bucket name.
-        ecr_registry: Existing ECR registry URI (``None``: the repository created).
+        ecr_registry: Existing ECR registry URI (``None``: the repository created). When given,
+            no repository is created and the runner is granted pull/push on that one.
         bucket: Bucket provisioning spec.
         database: RDS spec (``None``: no database, SQLite metadata).
         ecr: ECR repository spec.
-        role_name: IAM role of the runner.
+        role_name: IAM role of the runner (``None``: ``flowyml-runner-<stack>-<id>``).
         cluster: EKS cluster spec (``None``: no cluster).
     """
 
@@ -165,12 +169,29 @@ class AWSStack(Stack):
     bucket: S3BucketSpec = Field(default_factory=S3BucketSpec)
     database: RDSSpec | None = Field(default_factory=RDSSpec)
     ecr: ECRSpec = Field(default_factory=ECRSpec)
-    role_name: str = "flowyml-runner"
+    role_name: str | None = None
     cluster: EKSClusterSpec | None = None
     executor: Executor = derived_field()
     artifact_store: ArtifactStore = derived_field()
     metadata_store: MetadataStore = derived_field()
     container_registry: ContainerRegistry | None = None
+
+    @property
+    def runner_role_name(self) -> str:
+        """The runner's IAM role name: declared, else scoped to this stack."""
+        return self.role_name or scoped_name(self.name, "flowyml-runner", limit=64)
+
+    @property
+    def repository_name(self) -> str:
+        """The ECR repository to create: declared, else scoped to this stack."""
+        return self.ecr.repository or scoped_name(self.name, "flowyml", limit=256)
+
+    @property
+    def cluster_name(self) -> str | None:
+        """The EKS cluster name (``None`` without a cluster): declared, else scoped."""
+        if self.cluster is None:
+            return None
+        return self.cluster.name or scoped_name(self.name, "flowyml", limit=100)
 
     def derived_components(self) -> dict[str, Any]:
         return {
@@ -199,10 +220,10 @@ class AWSStack(Stack):
                 "use the ECR repository `flowyml stack up` creates",
             )
         found += self.ecr.problems("ecr")
-        if not re.fullmatch(r"[\w+=,.@-]{1,64}", self.role_name):
+        if not re.fullmatch(r"[\w+=,.@-]{1,64}", self.runner_role_name):
             found += problem(
                 "role_name",
-                f"IAM role name {self.role_name!r} must be 1-64 letters, digits or +=,.@_-",
+                f"IAM role name {self.runner_role_name!r} must be 1-64 letters, digits or +=,.@_-",
             )
         if self.database is not None:
             found += self.database.problems("database")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from flowyml.core import outputs as keys
@@ -27,6 +29,10 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+RANDOM_ID = "random:index/randomId:RandomId"
+OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+SUBNET = "aws:ec2/subnet:Subnet"
+K8S_SA = "kubernetes:core/v1:ServiceAccount"
 
 
 def test_bucket_is_versioned_private_encrypted_and_kept_on_destroy(evaluate: Evaluate) -> None:
@@ -78,7 +84,8 @@ def test_rds_is_protected_private_postgres_with_a_secret_generated_password(
     assert rds.inputs["publiclyAccessible"] is False
     assert rds.inputs["storageEncrypted"] is True
     assert rds.inputs["skipFinalSnapshot"] is False
-    assert rds.inputs["finalSnapshotIdentifier"] == "aws-prod-metadata-final"
+    suffix = evaluation.get("metadata-snapshot-suffix", RANDOM_ID).state["hex"]
+    assert rds.inputs["finalSnapshotIdentifier"] == f"aws-prod-metadata-final-{suffix}"
     assert rds.inputs["password"] == password
     assert "password" in rds.secret_inputs
     assert evaluation.secret_outputs == {keys.METADATA_URL}
@@ -89,12 +96,15 @@ def test_rds_is_protected_private_postgres_with_a_secret_generated_password(
     assert password not in str(evaluation.masked_outputs())
 
 
-def test_unprotected_database_skips_the_final_snapshot(evaluate: Evaluate) -> None:
-    rds = evaluate(aws_stack(database={"deletion_protection": False})).get("metadata", RDS)
+def test_unprotected_database_still_takes_a_final_snapshot(evaluate: Evaluate) -> None:
+    """Turning protection off to destroy must not also throw the data away."""
+    evaluation = evaluate(aws_stack(database={"deletion_protection": False}))
+    rds = evaluation.get("metadata", RDS)
 
     assert rds.inputs["deletionProtection"] is False
-    assert rds.inputs["skipFinalSnapshot"] is True
-    assert "finalSnapshotIdentifier" not in rds.inputs
+    assert rds.inputs["skipFinalSnapshot"] is False
+    suffix = evaluation.get("metadata-snapshot-suffix", RANDOM_ID).state["hex"]
+    assert rds.inputs["finalSnapshotIdentifier"] == f"aws-prod-metadata-final-{suffix}"
 
 
 def test_exports_the_contract_keys(evaluate: Evaluate) -> None:
@@ -117,7 +127,7 @@ def test_runner_policies_name_only_the_created_bucket_and_repository(evaluate: E
     bucket_arn = evaluation.get("artifacts", BUCKET).state["arn"]
     repo_arn = evaluation.get("registry", ECR).state["arn"]
     role = evaluation.get("runner", ROLE)
-    assert role.inputs["name"] == "flowyml-runner"
+    assert role.inputs["name"] == "flowyml-runner-aws-prod-bb9b"
     assert evaluation.by_type(ATTACHMENT) == []  # no managed policy, AdministratorAccess or other
     policies = evaluation.by_type(ROLE_POLICY)
     assert {p.name for p in policies} == {"runner-artifacts", "runner-registry"}
@@ -257,3 +267,95 @@ def test_without_a_cluster_rds_stays_private_in_the_default_vpc(evaluate: Evalua
     assert "dbSubnetGroupName" not in rds and "vpcSecurityGroupIds" not in rds
     assert evaluation.by_type("aws:ec2/vpc:Vpc") == []
     assert evaluation.by_type(SECURITY_GROUP) == []
+
+
+def test_declared_ecr_registry_is_used_and_no_repository_created(evaluate: Evaluate) -> None:
+    registry = "210987654321.dkr.ecr.eu-west-1.amazonaws.com/team/images"
+    evaluation = evaluate(aws_stack(ecr_registry=registry))
+
+    assert evaluation.by_type(ECR) == []
+    assert evaluation.outputs[keys.REGISTRY_URI] == registry
+    policy = policy_document(evaluation.get("runner-registry", ROLE_POLICY).inputs)
+    pull_push = next(s for s in policy["Statement"] if s["Sid"] == "PullPushImages")
+    assert pull_push["Resource"] == ["arn:aws:ecr:eu-west-1:210987654321:repository/team/images"]
+
+
+def test_registry_without_a_repository_path_grants_its_repositories() -> None:
+    arn = aws.ecr_repository_arn("210987654321.dkr.ecr.us-east-1.amazonaws.com")
+    assert arn == "arn:aws:ecr:us-east-1:210987654321:repository/*"
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "ami"),
+    [
+        ("t4g.medium", "AL2023_ARM_64_STANDARD"),
+        ("m7g.large", "AL2023_ARM_64_STANDARD"),
+        ("c7gn.xlarge", "AL2023_ARM_64_STANDARD"),
+        ("m6gd.large", "AL2023_ARM_64_STANDARD"),
+        ("g5g.xlarge", "AL2023_ARM_64_NVIDIA"),
+        ("g5.xlarge", "AL2023_x86_64_NVIDIA"),
+        ("m5d.large", "AL2023_x86_64_STANDARD"),
+        ("t3.medium", "AL2023_x86_64_STANDARD"),
+    ],
+)
+def test_graviton_node_groups_get_an_arm_ami(
+    evaluate: Evaluate, instance_type: str, ami: str
+) -> None:
+    cluster = EKSClusterSpec(
+        node_groups=[NodeGroupSpec(name="g", resources=ResourceConfig(machine_type=instance_type))]
+    )
+    group = evaluate(aws_stack(cluster=cluster)).get("nodes-g", NODE_GROUP)
+    assert group.inputs["amiType"] == ami
+
+
+def test_subnets_use_the_regions_zones(evaluate: Evaluate) -> None:
+    """Not every region has zones `a` and `b`: they are asked of the account."""
+    evaluation = evaluate(aws_stack(region="eu-west-1", cluster=eks_cluster()))
+    zones = sorted(s.inputs["availabilityZone"] for s in evaluation.by_type(SUBNET))
+    assert zones == ["eu-west-1a", "eu-west-1a", "eu-west-1b", "eu-west-1b"]
+
+
+def test_runner_kubernetes_account_assumes_the_role_through_irsa(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack(cluster=eks_cluster()))
+
+    issuer = evaluation.get("cluster", "aws:eks/cluster:Cluster").state["identities"][0]
+    issuer_url = issuer["oidcs"][0]["issuer"]
+    provider = evaluation.get("cluster-oidc", OIDC)
+    assert provider.inputs["url"] == issuer_url
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    role = evaluation.get("runner", ROLE)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    web = next(s for s in trust["Statement"] if s.get("Sid") == "KubernetesServiceAccount")
+    host = issuer_url.removeprefix("https://")
+    assert web["Principal"] == {"Federated": provider.state["arn"]}
+    assert web["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert web["Condition"]["StringEquals"] == {
+        f"{host}:sub": "system:serviceaccount:flowyml:flowyml-runner",
+        f"{host}:aud": "sts.amazonaws.com",
+    }
+    ksa = evaluation.get("runner-kubernetes-account", K8S_SA).inputs["metadata"]
+    assert (ksa["namespace"], ksa["name"]) == ("flowyml", "flowyml-runner")
+    assert ksa["annotations"] == {"eks.amazonaws.com/role-arn": role.state["arn"]}
+    out = evaluation.outputs
+    assert (out[keys.NAMESPACE], out[keys.KUBERNETES_SERVICE_ACCOUNT]) == (
+        "flowyml",
+        "flowyml-runner",
+    )
+
+
+def test_named_aws_resources_are_deleted_before_their_replacement(evaluate: Evaluate) -> None:
+    evaluation = evaluate(aws_stack(cluster=eks_cluster()))
+    first = {r.name for r in evaluation.resources if r.delete_before_replace}
+    assert {"artifacts", "registry", "runner", "cluster"} <= first
+
+
+def test_default_aws_names_are_scoped_to_the_stack(evaluate: Evaluate) -> None:
+    a = evaluate(aws_stack(cluster=EKSClusterSpec()))
+    b = evaluate(aws_stack(name="aws-dev", s3_bucket="other-bucket", cluster=EKSClusterSpec()))
+    for name, token, key in (
+        ("runner", ROLE, "name"),
+        ("registry", ECR, "name"),
+        ("cluster", "aws:eks/cluster:Cluster", "name"),
+    ):
+        assert a.get(name, token).inputs[key] != b.get(name, token).inputs[key]
+        assert "aws-dev" in b.get(name, token).inputs[key]

@@ -244,6 +244,7 @@ def test_computed_values_are_unknown_so_a_real_checkpoint_shows_no_change(projec
     real = {
         "role": "flowyml-runner",
         "bucket": "my-artifacts",
+        "finalSnapshotIdentifier": "prod-metadata-final-a1b2c3",
         "policy": '{"Version": "2012-10-17", "Statement": []}',
         "password": SECRET,
     }
