@@ -77,8 +77,8 @@ TYPES: tuple[str, ...] = (
     "kubernetes:core/v1:Namespace",
     "kubernetes:core/v1:ServiceAccount",
     "kubernetes:core/v1:PersistentVolumeClaim",
-    "kubernetes:rbac/v1:Role",
-    "kubernetes:rbac/v1:RoleBinding",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
     "random:index/randomPassword:RandomPassword",
     "random:index/randomId:RandomId",
 )
@@ -150,7 +150,7 @@ def _module_file(type_token: str) -> tuple[Path, str, Path]:
     root = _package_dir(SDKS[pkg])
     if pkg == "kubernetes":
         group, api_version = module.split("/")
-        return root / group / api_version / f"{name}.py", name, root
+        return root / group.split(".")[0] / api_version / f"{name}.py", name, root
     mod, file = module.split("/")
     base = root if mod == "index" else root / mod
     guess = base / f"{_snake(file)}.py"

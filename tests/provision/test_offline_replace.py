@@ -64,14 +64,14 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = 
     ),
     (
         "Role renamed",
-        "kubernetes:rbac/v1:Role",
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
         {"metadata": {"name": "jobs", "namespace": "a"}, "rules": []},
         {"metadata": {"name": "jobs2", "namespace": "a"}, "rules": []},
         ("metadata.name",),
     ),
     (
         "RoleBinding roleRef is immutable",
-        "kubernetes:rbac/v1:RoleBinding",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
         {"metadata": {"name": "b"}, "roleRef": {"kind": "Role", "name": "r1"}},
         {"metadata": {"name": "b"}, "roleRef": {"kind": "Role", "name": "r2"}},
         ("roleRef",),
