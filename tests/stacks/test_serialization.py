@@ -80,7 +80,10 @@ def test_gcp_derivation() -> None:
     )
     assert stack.artifact_store.uri == "gs://bkt-1"
     assert stack.container_registry is not None
-    assert stack.container_registry.uri == "europe-west1-docker.pkg.dev/my-gcp-project/flowyml"
+    # The repository is scoped to the stack (flowyml.stacks.physical_names).
+    assert (
+        stack.container_registry.uri == "europe-west1-docker.pkg.dev/my-gcp-project/flowyml-p-148d"
+    )
     assert stack.executor.kind == "vertex_ai" and stack.orchestrator is not None
     assert stack.metadata_store.kind == "cloudsql"
     assert stack.needs_provisioning and not LocalStack().needs_provisioning
