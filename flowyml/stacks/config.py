@@ -54,7 +54,7 @@ from flowyml.stacks.errors import StackConfigError, UnknownStackError
 from flowyml.stacks.interpolation import interpolate
 from flowyml.stacks.rules import did_you_mean
 from flowyml.stacks.schema import config_schema
-from flowyml.stacks.secret_refs import env_reference
+from flowyml.stacks.secret_refs import env_reference, is_reference
 from flowyml.stacks.stack_types import STACK_TYPES, stack_class
 
 __all__ = [
@@ -384,8 +384,8 @@ def _interpolate_tree(
     if isinstance(value, list):
         return [_interpolate_tree(v, file, (*path, i), lines, env) for i, v in enumerate(value)]
     if isinstance(value, str):
-        if path and path[-1] in _SECRET_KEYS and env_reference(value) is not None:
-            return value  # a secret reference stays a reference (resolved when used)
+        if path and path[-1] in _SECRET_KEYS and is_reference(value):
+            return value  # a secret reference (or URL template) stays one (resolved when used)
         return interpolate(value, env, f"{file}:{lines.get(path, 1)}: {_dotted(path)}")
     return value
 

@@ -11,6 +11,12 @@ A secret field (``SecretStr``) holds either
   to persist literal secrets for the same reason.
 
 ``{"secret_ref": "env:NAME"}`` is accepted as another spelling of ``${NAME}``.
+
+A URL whose credentials are references (``postgresql://u:${DB_PASSWORD}@host/db``, or a secret
+query parameter ``?password=${PW}``) is a **URL template**: a reference too. It holds no secret
+(the user, host and database are not secret), is shown and stored as written, and every
+``${...}`` in it is resolved when revealed. A URL with a literal password stays a literal, even
+when other parts are references.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ __all__ = [
     "env_reference",
     "is_reference",
     "is_secret_query_key",
+    "is_url_template",
     "load_secret",
     "reveal",
 ]
@@ -42,6 +49,11 @@ _ENV_REF = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^
 # Query parameters of a database URL that carry credentials (libpq ``password``/``sslpassword``,
 # ``passwd``, ``pwd``, tokens...): masked wherever a URL is shown.
 _SECRET_QUERY_KEY = re.compile(r"pass|pwd|secret|token|credential|key", re.IGNORECASE)
+_EMBEDDED_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+# scheme://[user[:password]@]rest; a reference holds no "@", so the first "@" ends the userinfo.
+_URL = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.-]*://(?:(?P<userinfo>[^@/?#]*)@)?(?P<rest>[^?#]*)(?:\?(?P<query>[^#]*))?"
+)
 _PROCESS_KEY = _stdlib_secrets.token_bytes(32)
 _VAULT: dict[str, str] = {}
 
@@ -59,12 +71,43 @@ def is_secret_query_key(name: str) -> bool:
     return _SECRET_QUERY_KEY.search(name) is not None
 
 
+def is_url_template(text: str) -> bool:
+    """Whether ``text`` is a URL whose every credential is a ``${VAR}`` reference.
+
+    ``postgresql://u:${DB_PASSWORD}@host/db`` is; ``postgresql://u:pw@${HOST}/db`` is not (its
+    password is literal); a URL with no reference at all is not.
+    """
+    match = _URL.match(text)
+    if match is None or not _EMBEDDED_REF.search(text):
+        return False
+    userinfo = match["userinfo"] or ""
+    if ":" in userinfo and env_reference(userinfo.split(":", 1)[1]) is None:
+        return False
+    for pair in (match["query"] or "").split("&"):
+        key, _, value = pair.partition("=")
+        if value and is_secret_query_key(key) and env_reference(value) is None:
+            return False
+    return True
+
+
 def is_reference(secret: SecretStr | str | None) -> bool:
-    """Whether ``secret`` is an environment reference rather than a literal value."""
+    """Whether ``secret`` is an environment reference (or URL template), not a literal value."""
     if secret is None:
         return False
     text = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-    return env_reference(text) is not None
+    return env_reference(text) is not None or is_url_template(text)
+
+
+def _resolve(name: str, default: str | None, field: str) -> str:
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    if default is not None:
+        return default
+    raise SecretError(
+        f"{field} refers to environment variable {name}, which is not set",
+        hint=f"export {name}=... before running",
+    )
 
 
 def reveal(secret: SecretStr | None, field: str = "secret") -> str | None:
@@ -77,24 +120,17 @@ def reveal(secret: SecretStr | None, field: str = "secret") -> str | None:
         return None
     text = secret.get_secret_value()
     ref = env_reference(text)
-    if ref is None:
-        return text
-    name, default = ref
-    value = os.environ.get(name)
-    if value is not None:
-        return value
-    if default is not None:
-        return default
-    raise SecretError(
-        f"{field} refers to environment variable {name}, which is not set",
-        hint=f"export {name}=... before running",
-    )
+    if ref is not None:
+        return _resolve(ref[0], ref[1], field)
+    if is_url_template(text):
+        return _EMBEDDED_REF.sub(lambda m: _resolve(m["name"], m["default"], field), text)
+    return text
 
 
 def dump_secret(secret: SecretStr) -> str | dict[str, str]:
     """The shown/serialised form of ``secret`` (see the module docstring); never the clear value."""
     text = secret.get_secret_value()
-    if env_reference(text) is not None:
+    if is_reference(text):
         return text
     token = hmac.new(_PROCESS_KEY, text.encode(), hashlib.sha256).hexdigest()[:16]
     _VAULT[token] = text
