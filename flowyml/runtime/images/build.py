@@ -267,7 +267,8 @@ def _stream_build(client: Any, say: Progress, what: str, **options: Any) -> None
             for line in str(chunk.get("stream", "")).splitlines():
                 line = line.strip()
                 if line.startswith("Step "):
-                    say(f"build: {line}")
+                    step = " ".join(line.split())
+                    say(f"build: {step[:96]}..." if len(step) > 99 else f"build: {step}")
                 elif line.startswith("ERROR"):
                     last_error_line = line
     except errors.APIError as exc:
