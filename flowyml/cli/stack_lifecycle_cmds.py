@@ -288,10 +288,13 @@ def up_cmd(
     else:
         with _working(f"Planning stack {name}..."):
             plan = _price(engine.preview(stack), stack, usage_file)
+    asks = saved is None and plan.has_changes and not yes
     if not as_json:
         click.echo(_render(plan, "text"))
+    elif asks and sys.stdin.isatty():
+        _note(_render(plan, "text"))  # who is asked sees the plan; stdout stays JSON
     _check_budget(plan, stack, max_monthly_cost, allow_unpriced)
-    if saved is None and plan.has_changes:
+    if asks:
         _confirm("up", stack, yes, f"Apply these changes to stack {name}?")
     precondition = None if saved is None else (lambda: saved.verify(stack))
     result = engine.up(stack, on_event=_progress, precondition=precondition)
