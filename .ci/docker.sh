@@ -37,6 +37,10 @@ wait_for() {  # wait_for NAME SECONDS CMD...: retry CMD every 0.5 s
 if ! docker info >/dev/null 2>&1; then
   echo "starting dockerd (log: $DOCKERD_LOG)"
   mkdir -p "$(dirname "$DOCKERD_LOG")"
+  # A dockerd killed with the previous session leaves its pid file behind.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+  fi
   setsid nohup dockerd --storage-driver=overlay2 --iptables=false --bridge=none \
     >>"$DOCKERD_LOG" 2>&1 </dev/null &
   if ! wait_for dockerd 60 docker info; then tail -n 20 "$DOCKERD_LOG" >&2; exit 1; fi
