@@ -67,9 +67,13 @@ def test_the_server_imports_no_cloud_sdk(tmp_path: Path) -> None:
         rows = runs_view.run_rows(source, queries.RunFilter(), 50, 0)
         runs_view.run_view(source, rows["runs"][0]["run_id"])
         stacks_view.stack_rows()
-        sdks = ("pulumi", "pulumi_gcp", "pulumi_aws", "boto3", "botocore", "google.cloud",
-                "kubernetes", "docker", "gcsfs", "s3fs", "adlfs")
-        print(json.dumps(sorted(m for m in sdks if m in sys.modules)))
+        sdks = ("pulumi", "pulumi_gcp", "pulumi_aws", "pulumi_kubernetes", "boto3", "botocore",
+                "google.auth", "kubernetes", "docker", "gcsfs", "s3fs", "adlfs")
+        # "google" and "google.cloud" alone are empty namespace packages (a find_spec of an
+        # SDK imports them); any module below google.cloud is a real SDK.
+        found = [m for m in sdks if m in sys.modules]
+        found += [m for m in sys.modules if m.startswith("google.cloud.")]
+        print(json.dumps(sorted(found)))
         """
     )
     proc = subprocess.run(
