@@ -277,6 +277,24 @@ CASES: list[tuple[str, str, list[ResourceChange], list[tuple[str, Severity]]]] =
         [("iam-wildcard", W)],
     ),
     (
+        "GCP grant on a bucket the stack does not declare",
+        "dev",
+        [
+            _change(GCS, "b", SAFE_GCS),
+            _change(
+                "gcp:storage/bucketIAMMember:BucketIAMMember",
+                "own",
+                {"bucket": "b", "role": "roles/storage.objectAdmin", "member": None},
+            ),
+            _change(
+                "gcp:storage/bucketIAMMember:BucketIAMMember",
+                "other",
+                {"bucket": "payroll", "role": "roles/storage.objectAdmin", "member": None},
+            ),
+        ],
+        [("iam-foreign-resource", W)],
+    ),
+    (
         "managed policies",
         "dev",
         [

@@ -46,6 +46,10 @@ GCP_PROJECT_IAM = (
     "gcp:projects/iAMMember:IAMMember",
     "gcp:projects/iAMBinding:IAMBinding",
 )
+GCS_BUCKET_IAM = (
+    "gcp:storage/bucketIAMMember:BucketIAMMember",
+    "gcp:storage/bucketIAMBinding:BucketIAMBinding",
+)
 K8S_ROLES = ("kubernetes:rbac.authorization.k8s.io/v1:Role",)
 K8S_CLUSTER_WIDE = (
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
@@ -147,12 +151,12 @@ def _aws_policy(change: ResourceChange, view: PlanView) -> Iterator[Hit]:
             continue
         foreign = [r for r in resources if not _own(r, patterns)]
         if foreign and patterns:
-            wild = any("*" in r for r in foreign)
+            wildcard = any("*" in r for r in foreign)
             yield Hit(
                 f"{change.name}{sid} grants access to {', '.join(foreign)}, "
                 + (
                     "a wildcard wider than the stack's own resources"
-                    if wild
+                    if wildcard
                     else "which this stack does not declare"
                 ),
                 fix="grant access to the stack's own resources only, or declare those in it",
@@ -192,6 +196,18 @@ def _gcp_project_role(change: ResourceChange, _view: PlanView) -> Iterator[Hit]:
         "account), not the project",
         severity=Severity.WARNING,
     )
+
+
+def _gcp_foreign_bucket(change: ResourceChange, view: PlanView) -> Iterator[Hit]:
+    bucket = after(change).get("bucket")
+    if bucket is None:
+        return  # computed from a bucket of this stack (a literal name would be known)
+    own = {after(b).get("name") for b in view.of_type("gcp:storage/bucket:Bucket")}
+    if bucket not in own:
+        yield Hit(
+            f"{change.name} grants {after(change).get('role')} on bucket {bucket}, which this "
+            "stack does not declare"
+        )
 
 
 def _k8s_role(change: ResourceChange, _view: PlanView) -> Iterator[Hit]:
@@ -241,6 +257,14 @@ RULES: tuple[Rule, ...] = (
         "grant the narrowest predefined role on the resource itself (bucket, repository) "
         "instead of the project",
         _gcp_project_role,
+    ),
+    Rule(
+        "iam-foreign-resource",
+        Severity.WARNING,
+        frozenset(GCS_BUCKET_IAM),
+        "a GCP grant on a bucket the stack does not declare",
+        "grant access to the stack's own bucket, or declare that bucket in the stack",
+        _gcp_foreign_bucket,
     ),
     Rule(
         "rbac-wildcard",
