@@ -69,8 +69,8 @@ def test_the_server_imports_no_cloud_sdk(tmp_path: Path) -> None:
         stacks_view.stack_rows()
         sdks = ("pulumi", "pulumi_gcp", "pulumi_aws", "pulumi_kubernetes", "boto3", "botocore",
                 "google.auth", "kubernetes", "docker", "gcsfs", "s3fs", "adlfs")
-        # "google" and "google.cloud" alone are empty namespace packages (a find_spec of an
-        # SDK imports them); any module below google.cloud is a real SDK.
+        # "google" and "google.cloud" alone are empty namespace packages that the installed
+        # SDKs' *-nspkg.pth files import at interpreter start; a module below them is an SDK.
         found = [m for m in sdks if m in sys.modules]
         found += [m for m in sys.modules if m.startswith("google.cloud.")]
         print(json.dumps(sorted(found)))
