@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowyml.runtime.images.errors import ImageError
+from flowyml.runtime.images.errors import ImageError, import_docker
 from flowyml.runtime.images.plan import WHEELS_DIR, ImagePlan, plan_image, render_dockerfile
 from flowyml.runtime.images.registry import registry_auth
 from flowyml.runtime.images.source import flowyml_source, wheel_requirements
@@ -113,9 +113,7 @@ def ensure_image(
 
 
 def _docker_errors() -> Any:
-    import docker.errors
-
-    return docker.errors
+    return import_docker().errors
 
 
 def _local(client: Any, reference: str) -> Any:

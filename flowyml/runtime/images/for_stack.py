@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flowyml.runtime.images.build import ImageRef, ensure_image
-from flowyml.runtime.images.errors import ImageError
+from flowyml.runtime.images.errors import ImageError, import_docker
 from flowyml.runtime.images.plan import ImagePlan, plan_image
 
 __all__ = ["StackImage", "engine_client", "image_extras", "stack_image", "stack_registry"]
@@ -109,8 +109,7 @@ def engine_client(stack: Any) -> Any:
     Raises:
         ImageError: no engine answers there.
     """
-    import docker
-
+    docker = import_docker()
     executor = getattr(stack, "executor", None)
     endpoint = getattr(executor, "endpoint", None) if _executor_kind(stack) == "remote" else None
     environment = dict(os.environ)

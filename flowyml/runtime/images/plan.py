@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from flowyml.runtime.images.errors import ImageError
+from flowyml.runtime.images.errors import ImageError, import_docker
 from flowyml.runtime.images.source import flowyml_source
 from flowyml.stacks.components import DockerConfig
 
@@ -154,7 +154,8 @@ def _hash(data: object) -> str:
 
 def _context_digest(context: Path, dockerfile: Path) -> str:
     """sha256 of the files Docker would send as the context (honouring ``.dockerignore``)."""
-    from docker.utils.build import exclude_paths  # Docker's own .dockerignore semantics
+    # Docker's own .dockerignore semantics.
+    exclude_paths = import_docker().utils.build.exclude_paths
 
     ignore = context / ".dockerignore"
     patterns: list[str] = []
