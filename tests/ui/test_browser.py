@@ -132,6 +132,9 @@ def test_runs_run_graph_step_outputs_logs_and_traceback(
     p.wait_for_selector("svg.dag g.node")  # type: ignore[attr-defined]
     statuses = {n.get_attribute("data-status") for n in p.locator("svg.dag g.node").all()}  # type: ignore[attr-defined]
     assert statuses == {"cached"}
+    link = p.locator("#compare-previous a")  # type: ignore[attr-defined]
+    link.wait_for()
+    assert link.get_attribute("href") == f"/compare?a={ids['completed']}&b={ids['cached']}"
 
     p.goto(server.url + f"runs/{ids['failed']}")  # type: ignore[attr-defined]
     p.wait_for_selector("svg.dag g.node")  # type: ignore[attr-defined]

@@ -244,6 +244,7 @@
     const panel = el("aside", { class: "panel", id: "step-panel" }, el("p", { class: "muted" }, "Click a step in the graph to see its details, outputs and logs."));
     replace(main, head, el("div", { class: "run-body" }, el("div", { class: "left" }, el("h2", {}, "Graph"), legend(), graphBox, el("h2", {}, "Steps"), stepsBox), panel));
     let selected = new URLSearchParams(location.search).get("step");
+    let previous; // the run of the same pipeline started just before this one (undefined: not looked up yet)
     let latest = null;
     let timer = null;
 
@@ -257,7 +258,10 @@
           fact("Duration", seconds(run.duration_seconds)),
           fact("Estimated cost", el("span", { id: "run-cost" }, usd(run.estimated_cost_usd) + (run.unpriced_steps ? ` (+${run.unpriced_steps} step(s) not priced)` : ""))),
           fact("Parameters", params(run.params)),
-          fact("Run id", el("span", { class: "mono" }, run.run_id))),
+          fact("Run id", el("span", { class: "mono" }, run.run_id)),
+          fact("Compare", el("span", { id: "compare-previous", class: "muted" }, previous === undefined ? "…" : previous
+            ? el("a", { href: `/compare?a=${previous}&b=${run.run_id}` }, `with the previous run of ${run.pipeline} (${previous.slice(0, 12)})`)
+            : "no earlier run of this pipeline"))),
         run.error ? el("div", { class: "error" }, run.error) : null);
     }
 
@@ -354,9 +358,19 @@
       timer = setTimeout(poll, live ? POLL_RUN_MS : POLL_RUN_MS * 5);
     }
 
+    async function findPrevious(run) {
+      try {
+        const q = new URLSearchParams({ pipeline: run.pipeline, limit: 200 });
+        const page = await api("/api/runs?" + q);
+        const at = page.runs.findIndex((r) => r.run_id === run.run_id);
+        previous = at >= 0 && at + 1 < page.runs.length ? page.runs[at + 1].run_id : null;
+      } catch (err) { previous = null; }
+      drawHead(latest || run);
+    }
+
     const first = fromInitial();
     if (first.error) replace(main, errorBox(first.error));
-    else { draw(first.data); schedule(); }
+    else { draw(first.data); schedule(); findPrevious(first.data); }
   }
 
   function fact(label, value) {
