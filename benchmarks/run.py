@@ -318,6 +318,9 @@ def main() -> None:
     import check_bench  # benchmarks/check_bench.py: guardrails (`flowyml stack check`)
 
     rows += [Row(**row) for row in check_bench.rows(n)]
+    import image_bench  # benchmarks/image_bench.py: image check when nothing changed
+
+    rows += [Row(**row) for row in image_bench.rows(n)]
     if args.install:
         rows += install_rows()
     print(f"Machine: {machine()}")
