@@ -30,6 +30,7 @@ from flowyml.provision.state import save_outputs
 from . import pipelines
 
 REPO = Path(__file__).resolve().parents[2]
+MYSQL_URL = os.environ.get("FLOWYML_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 PASSWORD = "ui-" + uuid.uuid4().hex + "-pw"
 OUTPUT_SECRET = "out-" + uuid.uuid4().hex
 POSTGRES_URL = os.environ.get(
@@ -56,7 +57,9 @@ def flowyml(project: Path, *args: str, **extra: str) -> subprocess.CompletedProc
     )
 
 
-def write_project(root: Path, pg_database: str | None = None) -> Path:
+def write_project(
+    root: Path, pg_database: str | None = None, mysql_database: str | None = None
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     pg = ""
     if pg_database is not None:
@@ -73,6 +76,20 @@ def write_project(root: Path, pg_database: str | None = None) -> Path:
       database: {pg_database}
       user: {url.username}
       password: "${{UI_TEST_PASSWORD}}"
+"""
+    if mysql_database is not None:
+        url = sa.make_url(MYSQL_URL)
+        pg += f"""
+  my:
+    type: custom
+    executor: {{kind: local}}
+    artifact_store: {{kind: local, path: .flowyml/my-artifacts}}
+    metadata_store:
+      kind: mysql
+      host: {url.host}
+      port: {url.port or 3306}
+      database: {mysql_database}
+      user: {url.username}
 """
     (root / "flowyml.yaml").write_text(
         "default_stack: local\nstacks:\n  local:\n    type: local\n"
@@ -231,3 +248,32 @@ def pg_server(pg_project: tuple[Path, dict[str, str]]) -> Iterator[Server]:
     server = start_server(pg_project[0], "--stack", "pg")
     yield server
     stop(server)
+
+
+@pytest.fixture(scope="session")
+def mysql_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    """MariaDB as the local server runs it (root, no password: no secret to test here)."""
+    admin = sa.create_engine(MYSQL_URL, isolation_level="AUTOCOMMIT")
+    name = f"flowyml_ui_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sa.exc.OperationalError as exc:
+        pytest.fail(
+            f"MariaDB at {MYSQL_URL} is not answering ({exc.orig}); .ci/run starts it",
+            pytrace=False,
+        )
+    project = write_project(tmp_path_factory.mktemp("ui-mysql"), mysql_database=name)
+    try:
+        ids = record_runs(project, stack="my")
+        server = start_server(project, "--stack", "my")
+        try:
+            yield server, ids
+        finally:
+            stop(server)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        admin.dispose()

@@ -138,6 +138,14 @@ def test_api_on_postgresql(pg_server: Server, pg_project: Project) -> None:
     check_compare_and_errors(pg_server, ids)
 
 
+def test_api_on_mysql(mysql_server: tuple[Server, dict[str, str]]) -> None:
+    server, ids = mysql_server
+    assert api(server, "/api/health")["store"].startswith("mysql+pymysql://")
+    check_runs_api(server, ids, "my")
+    check_step_api(server, ids)
+    check_compare_and_errors(server, ids)
+
+
 def test_stacks_and_the_priced_plan(sqlite_server: Server) -> None:
     stacks = {s["name"]: s for s in api(sqlite_server, "/api/stacks")["stacks"]}
     assert stacks["local"]["provisioned"] is True
