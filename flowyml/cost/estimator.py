@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from flowyml.core.plan import CostEstimate
-from flowyml.cost import rules_aws, rules_gcp
+from flowyml.cost import rules_aws, rules_gcp, rules_k8s
 from flowyml.cost._bill import free, not_priced
 from flowyml.cost._inputs import get, normalise_region
 from flowyml.cost.money import format_rate
@@ -32,7 +32,7 @@ _FREE_PREFIXES: tuple[str, ...] = (
     "flowyml:local:",
     *rules_aws.FREE_PREFIXES,
 )
-_PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+_PVC = rules_k8s.PVC
 USAGE_NOTE_PREFIX = "usage: "
 """Prefix of the note :func:`apply_usage` adds for each quantity it turned into money."""
 _PROVIDER_OF_PREFIX = {"gcp": "gcp", "aws": "aws"}
@@ -75,9 +75,11 @@ def estimate_resource(
         The estimate. ``priced=False`` (with a note) for unknown types, machine types or
         regions; ``monthly`` is then ``None``.
     """
+    if type_token == _PVC:
+        return rules_k8s.persistent_volume_claim(
+            inputs or {}, (catalog or default_catalog()).provider("k8s")
+        )
     if is_free_type(type_token):
-        if type_token == _PVC:
-            return free("free as an object; the volume it provisions is billed by the cloud")
         return free()
     rule = _RULES.get(type_token)
     if rule is None:

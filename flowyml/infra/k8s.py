@@ -8,7 +8,10 @@ ambient configuration); it creates, all inside ``namespace``:
 - ``runner-role`` / ``runner-binding``: a ``Role`` allowing Jobs (``batch``) and Pods (with
   their logs) and nothing else, bound to that service account by a ``RoleBinding`` (never a
   ``ClusterRole``: the grant stops at the namespace);
-- ``artifacts``: a ``PersistentVolumeClaim`` of ``volume_size`` with ``storage_class``.
+- ``artifacts``: a ``PersistentVolumeClaim`` of ``volume_size`` with ``storage_class`` and
+  ``access_mode``, when a store lives on it (an object-store artifact store and a server
+  metadata store need no volume). A ``ReadWriteOnce`` claim is declared with a warning: pods
+  of steps on other nodes cannot mount it (see ``KubernetesStack``).
 
 Exports: ``namespace``, ``service_account``, ``executor`` (``kubernetes``) and
 ``artifact_uri`` in the form ``pvc://<namespace>/<claim name>``: the artifact store is that
@@ -129,28 +132,37 @@ def _declare(stack: Any) -> None:
         ],
         opts=after_namespace,
     )
-    claim = core.PersistentVolumeClaim(
-        "artifacts",
-        metadata=meta.ObjectMetaArgs(
-            name=ARTIFACT_CLAIM,
-            namespace=name,
-            labels=MANAGED_LABELS,
-            # A WaitForFirstConsumer class binds only when a pod mounts the claim: don't block.
-            annotations={"pulumi.com/skipAwait": "true"},
-        ),
-        spec=core.PersistentVolumeClaimSpecArgs(
-            access_modes=["ReadWriteOnce"],
-            storage_class_name=stack.storage_class,
-            resources=core.VolumeResourceRequirementsArgs(requests={"storage": stack.volume_size}),
-        ),
-        opts=after_namespace,
-    )
+    artifact_uri = None
+    if stack.uses_volume:
+        if stack.access_mode == "ReadWriteOnce":
+            from flowyml.stacks.k8s import SHARED_VOLUME_WARNING
+
+            pulumi.log.warn(SHARED_VOLUME_WARNING)
+        claim = core.PersistentVolumeClaim(
+            "artifacts",
+            metadata=meta.ObjectMetaArgs(
+                name=ARTIFACT_CLAIM,
+                namespace=name,
+                labels=MANAGED_LABELS,
+                # A WaitForFirstConsumer class binds only when a pod mounts the claim: don't block.
+                annotations={"pulumi.com/skipAwait": "true"},
+            ),
+            spec=core.PersistentVolumeClaimSpecArgs(
+                access_modes=[stack.access_mode],
+                storage_class_name=stack.storage_class,
+                resources=core.VolumeResourceRequirementsArgs(
+                    requests={"storage": stack.volume_size}
+                ),
+            ),
+            opts=after_namespace,
+        )
+        artifact_uri = claim.metadata.name.apply(lambda claim: pvc_uri(name, claim))
 
     export_outputs(
         {
             keys.NAMESPACE: name,
             keys.SERVICE_ACCOUNT: account_name,
             keys.EXECUTOR: "kubernetes",
-            keys.ARTIFACT_URI: claim.metadata.name.apply(lambda claim: pvc_uri(name, claim)),
+            keys.ARTIFACT_URI: artifact_uri,
         }
     )

@@ -225,7 +225,6 @@ def test_usage_turns_rates_into_monthly_numbers() -> None:
         "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
         "gcp:sql/user:User",
         "aws:eks/addon:Addon",
-        "kubernetes:core/v1:PersistentVolumeClaim",
         "flowyml:local:ArtifactRoot",
         "flowyml:local:SqliteDatabase",
     ],

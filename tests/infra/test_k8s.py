@@ -15,6 +15,7 @@ import pytest
 from flowyml.core import outputs as keys
 from flowyml.infra import UnsupportedFeatureError, program_for
 from flowyml.stacks.components import CloudSQLMetadataStore
+from flowyml.stacks.k8s import KubernetesStack
 
 from .builders import Evaluate, k8s_stack
 
@@ -113,3 +114,43 @@ def test_cloud_sql_metadata_on_kubernetes_fails_early() -> None:
         program_for(stack)
     assert (caught.value.provider, caught.value.path) == ("kubernetes", "metadata_store")
     assert "To fix: declare a PostgreSQLMetadataStore" in str(caught.value)
+
+
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+
+
+def test_a_read_write_once_claim_is_declared_with_a_warning(evaluate: Evaluate) -> None:
+    evaluation = evaluate(KubernetesStack(name="k8s-cluster"))
+    claim = evaluation.get("artifacts", PVC).inputs
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert any("ReadWriteOnce" in d and "To fix:" in d for d in evaluation.diagnostics)
+
+
+def test_a_read_write_many_claim_has_no_warning(evaluate: Evaluate) -> None:
+    stack = KubernetesStack(
+        name="k8s-cluster", storage_class="standard-rwx", access_mode="ReadWriteMany"
+    )
+    evaluation = evaluate(stack)
+    assert evaluation.get("artifacts", PVC).inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert not any("ReadWriteOnce" in d for d in evaluation.diagnostics)
+
+
+def test_object_store_and_server_metadata_need_no_volume(evaluate: Evaluate) -> None:
+    from flowyml.stacks.components import PostgreSQLMetadataStore, S3ArtifactStore
+
+    stack = KubernetesStack(
+        name="k8s-cluster",
+        artifact_store=S3ArtifactStore(bucket="my-artifacts"),
+        metadata_store=PostgreSQLMetadataStore(host="db", database="d", user="u"),
+    )
+    evaluation = evaluate(stack)
+    assert evaluation.by_type(PVC) == []
+    assert keys.ARTIFACT_URI not in evaluation.outputs
+    assert not any("ReadWriteOnce" in d for d in evaluation.diagnostics)
+
+
+def test_read_write_many_on_a_disk_class_is_refused() -> None:
+    stack = KubernetesStack(name="k", storage_class="standard-rwo", access_mode="ReadWriteMany")
+    problems = stack.validate(raise_on_error=False)
+    assert [p.path for p in problems] == ["access_mode"]
+    assert "never binds" in problems[0].message
