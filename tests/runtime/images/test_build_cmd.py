@@ -39,8 +39,14 @@ DOCKER_STACK = """Stack(
 )"""
 
 
-def flowyml(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def flowyml(
+    project: Path, *args: str, source: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in ``project``; with ``source``, the flowyml imported (and so put into
+    images) is that snapshot of the checkout, which nobody edits while the test runs."""
     env = {**os.environ, "FLOWYML_PROJECT_DIR": str(project)}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     env.pop("FLOWYML_STACK", None)
     return subprocess.run(
         [sys.executable, "-m", "flowyml.cli", *args],
@@ -69,16 +75,18 @@ def test_build_then_nothing_to_rebuild(
     tmp_path: Path,
     docker_client: Any,
     base_image: str,
+    frozen_flowyml_source: Any,
 ) -> None:
     project = _project(tmp_path, DOCKER_STACK.format(docker=f"base_image={base_image!r}"))
-    planned = flowyml(project, "build", "pipeline.py:demo", "--dry-run", "--json")
+    src = frozen_flowyml_source.root
+    planned = flowyml(project, "build", "pipeline.py:demo", "--dry-run", "--json", source=src)
     assert planned.returncode == 0, planned.stderr
     [dry] = json.loads(planned.stdout)
     assert dry["executor"] == "docker" and "built" not in dry
     reference = dry["plan"]["reference"]
     assert reference.startswith("flowyml:") and dry["plan"]["base"] == base_image
 
-    first = flowyml(project, "build", "pipeline.py")
+    first = flowyml(project, "build", "pipeline.py", source=src)
     assert first.returncode == 0, first.stderr
     assert "stack ci-docker:" in first.stdout and reference in first.stdout
     out = docker_client.containers.run(
@@ -89,7 +97,7 @@ def test_build_then_nothing_to_rebuild(
     (project / "pipeline.py").write_text(
         (project / "pipeline.py").read_text() + "\n# a code change: the image stays\n"
     )
-    again = flowyml(project, "build", "pipeline.py", "--json")
+    again = flowyml(project, "build", "pipeline.py", "--json", source=src)
     assert again.returncode == 0, again.stderr
     [result] = json.loads(again.stdout)
     assert (result["reference"], result["built"], result["pushed"]) == (reference, False, False)
