@@ -5,7 +5,7 @@ from __future__ import annotations
 from flowyml.core.plan import Plan
 from flowyml.cost.money import format_delta, format_range, format_usd
 from flowyml.cost.planning import plan_costs
-from flowyml.cost.rendering import RenderOptions, change_rows
+from flowyml.cost.rendering import RenderOptions, change_rows, prices_as_of
 from flowyml.cost.usage import USAGE_FILE_NAME
 
 HEADER = ("", "Resource", "Type", "Action", "Before ($/mo)", "After ($/mo)", "Delta ($/mo)")
@@ -60,6 +60,9 @@ def render_markdown(plan: Plan, options: RenderOptions | None = None) -> str:
     lines.append(f"{plan.summary}.")
     if summary.new_range is not None:
         lines.append(f"With autoscaling the new total ranges {format_range(*summary.new_range)}.")
+    dated = prices_as_of(plan)
+    if dated:
+        lines.append(f"{dated}.")
     if summary.free:
         lines.append(f"Free: {len(summary.free)} ({', '.join(summary.free)}).")
     if summary.not_priced:

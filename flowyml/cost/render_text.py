@@ -11,7 +11,7 @@ import io
 from flowyml.core.plan import Plan
 from flowyml.cost.money import format_delta, format_range, format_usd
 from flowyml.cost.planning import plan_costs
-from flowyml.cost.rendering import NOT_PRICED, ChangeRow, RenderOptions, change_rows
+from flowyml.cost.rendering import NOT_PRICED, ChangeRow, RenderOptions, change_rows, prices_as_of
 from flowyml.cost.usage import USAGE_FILE_NAME
 
 _STYLE = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "+/-": "magenta", "<=": "cyan"}
@@ -94,6 +94,9 @@ def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
     console.print(total)
     if summary.new_range is not None:
         console.print(f"  with autoscaling: {format_range(*summary.new_range)}")
+    dated = prices_as_of(plan)
+    if dated:
+        console.print(Text(dated, style="dim"))
     if summary.free:
         console.print(Text(f"Free: {len(summary.free)} ({', '.join(summary.free)})", style="dim"))
     if summary.not_priced:

@@ -6,6 +6,7 @@ Invariant: all three renderers build their rows from :func:`change_rows` and the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,6 +15,73 @@ from flowyml.cost.money import format_delta, format_range, format_rate, format_u
 from flowyml.cost.planning import change_delta
 
 NOT_PRICED = "not priced"
+_CATALOG_OF_PACKAGE = {"gcp": "gcp", "aws": "aws", "kubernetes": "k8s"}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class CatalogDate:
+    """How old the prices behind a plan are, per provider catalog.
+
+    Attributes:
+        provider: ``gcp``, ``aws`` or ``k8s``.
+        as_of: The catalog's as-of date (when its figures were transcribed).
+        checked: Entries re-checked since (each entry's ``verified`` says against what).
+        entries: Entries in the catalog.
+        last_check: The latest date an entry was re-checked, if any was.
+    """
+
+    provider: str
+    as_of: str
+    checked: int
+    entries: int
+    last_check: str | None
+
+    def text(self) -> str:
+        """``2024-06-01 (gcp catalog; 36 of 306 entries re-checked, latest 2026-11-26)``."""
+        tail = f", latest {self.last_check}" if self.last_check else ""
+        return (
+            f"{self.as_of} ({self.provider} catalog; "
+            f"{self.checked} of {self.entries} entries re-checked{tail})"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "provider": self.provider,
+            "as_of": self.as_of,
+            "checked": self.checked,
+            "entries": self.entries,
+            "last_check": self.last_check,
+        }
+
+
+def catalog_dates(plan: Plan) -> list[CatalogDate]:
+    """The catalogs the plan's resources are priced from, with their dates (display order)."""
+    from flowyml.cost.prices import PROVIDERS, default_catalog
+
+    used = {_CATALOG_OF_PACKAGE.get(c.type.split(":", 1)[0]) for c in plan.changes}
+    dates = []
+    for name in PROVIDERS:
+        if name not in used:
+            continue
+        catalog = default_catalog().provider(name)
+        checks = [e.verified for e in catalog.entries if e.verified]
+        found = [d for text in checks for d in _DATE.findall(text)]
+        dates.append(
+            CatalogDate(
+                name, catalog.as_of, len(checks), len(catalog.entries), max(found, default=None)
+            )
+        )
+    return dates
+
+
+def prices_as_of(plan: Plan) -> str:
+    """``Prices as of ...`` for every catalog the plan uses ('' when it prices nothing)."""
+    dates = catalog_dates(plan)
+    if not dates:
+        return ""
+    return "Prices as of " + ", ".join(d.text() for d in dates) + "; public list prices in USD"
 
 
 @dataclass(frozen=True)
