@@ -22,9 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,38 +30,26 @@ from concurrent.futures import Future
 from typing import Any
 
 from flowyml.pipeline.executors import Outcome, StepAttempt
-from flowyml.runtime.submission import Submission, locate_step
-from flowyml.runtime.tasks import STORAGE_OPTIONS_ENV, StepResult, StepTask, encode_call
+from flowyml.runtime.executors.remote import (
+    ENTRYPOINT,
+    LineEcho,
+    build_task,
+    first_line,
+    keep_tail,
+    read_result,
+    result_outcome,
+    stderr_echo,
+    step_environment,
+    step_resources,
+    submission_of,
+)
+from flowyml.runtime.submission import Submission
+from flowyml.runtime.tasks import StepTask
 
 LABEL_RUN = "org.flowyml.run"
 LABEL_STEP = "org.flowyml.step"
 LABEL_ATTEMPT = "org.flowyml.attempt"
 CODE_CACHE_MOUNT = "/var/cache/flowyml-code"
-# Standard credential/endpoint variables of the storage SDKs, passed through when set.
-PASSTHROUGH_ENV = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_ENDPOINT_URL",
-    "STORAGE_EMULATOR_HOST",
-    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT",
-    "GOOGLE_CLOUD_PROJECT",
-    "AZURE_STORAGE_CONNECTION_STRING",
-)
-# fsspec options that may hold a secret: never put in a container's environment.
-_SECRET_OPTIONS = frozenset(
-    {"connection_string", "account_key", "key", "secret", "password", "sas_token", "credential"}
-)
-
-
-def _public_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Storage options without secrets (credentials come from the environment there)."""
-    public = {k: v for k, v in options.items() if k not in _SECRET_OPTIONS}
-    if public.get("token") not in (None, "anon"):
-        public.pop("token")
-    return public
 
 
 def _limits(resources: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -87,44 +73,6 @@ def _limits(resources: Mapping[str, Any] | None) -> dict[str, Any]:
     return limits
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-class _LineEcho:
-    """Writes a container's output to stderr line by line, prefixed with the step name."""
-
-    _lock = threading.Lock()
-
-    def __init__(self, step: str, write: Callable[[str], None]) -> None:
-        self._prefix = f"[{step}] "
-        self._write = write
-        self._partial = ""
-        self.tail: list[str] = []
-
-    def feed(self, chunk: bytes) -> None:
-        text = self._partial + chunk.decode("utf-8", errors="replace")
-        *lines, self._partial = text.split("\n")
-        for line in lines:
-            self._emit(line)
-
-    def close(self) -> None:
-        if self._partial:
-            self._emit(self._partial)
-            self._partial = ""
-
-    def _emit(self, line: str) -> None:
-        self.tail = [*self.tail[-19:], line]
-        with self._lock:
-            self._write(self._prefix + line + "\n")
-
-
-def _stderr(text: str) -> None:
-    sys.stderr.write(text)
-    sys.stderr.flush()
-
-
 class DockerStrategy:
     """Runs each attempt in its own container (module docstring).
 
@@ -144,11 +92,9 @@ class DockerStrategy:
         client: Any,
         capacity: int,
         *,
-        echo: Callable[[str], None] = _stderr,
+        echo: Callable[[str], None] = stderr_echo,
     ) -> None:
-        submission = bound.submission
-        if not isinstance(submission, Submission):
-            raise TypeError("a Docker strategy needs the run's submission (see flowyml.launch)")
+        submission = submission_of(bound, "Docker")
         self.kind = str(bound.executor_kind)
         self.capacity = max(1, capacity)
         self._bound = bound
@@ -169,36 +115,13 @@ class DockerStrategy:
     # -- the container of one attempt ---------------------------------------------------------
 
     def _task(self, attempt: StepAttempt) -> StepTask:
-        location = locate_step(_StepView(attempt), self._submission.code_root)
-        return StepTask(
-            run_id=attempt.run_id,
-            pipeline=attempt.pipeline,
-            step=attempt.step,
-            attempt=attempt.attempt,
-            artifact_root=self._store.root_uri,
-            code_uri=self._submission.code_uri,
-            source=location.source,
-            module=location.module,
-            qualname=location.qualname,
-            call=encode_call(attempt.arguments, attempt.inputs),
-            output_names=attempt.output_names,
-            output_key=attempt.output_key,
-        )
+        return build_task(attempt, self._submission, self._store)
 
     def _environment(self) -> dict[str, str]:
-        env = {name: os.environ[name] for name in PASSTHROUGH_ENV if os.environ.get(name)}
-        env.update(self._submission.environment)
-        env[STORAGE_OPTIONS_ENV] = json.dumps(_public_options(self._store.storage_options))
-        env["PYTHONUNBUFFERED"] = "1"  # output streams live, not at exit
-        return env
+        return step_environment(self._submission, self._store)
 
     def _resources(self, attempt: StepAttempt) -> Mapping[str, Any] | None:
-        if attempt.resources:
-            return attempt.resources
-        if self._defaults is not None:
-            dumped: dict[str, Any] = self._defaults.model_dump(mode="json", exclude_none=True)
-            return dumped
-        return None
+        return step_resources(attempt, self._defaults)
 
     def _create_options(self, attempt: StepAttempt, task_uri: str) -> dict[str, Any]:
         env = self._environment()
@@ -218,7 +141,7 @@ class DockerStrategy:
             env["FLOWYML_CODE_CACHE"] = CODE_CACHE_MOUNT
         return {
             "image": self._submission.image,
-            "command": ["python3", "-m", "flowyml.entrypoint", task_uri],
+            "command": [*ENTRYPOINT, task_uri],
             "labels": {
                 LABEL_RUN: attempt.run_id,
                 LABEL_STEP: attempt.step,
@@ -256,7 +179,7 @@ class DockerStrategy:
     ) -> None:
         import docker.errors
 
-        echo = _LineEcho(attempt.step, self._echo)
+        echo = LineEcho(attempt.step, self._echo)
         container = None
         try:
             container = self._client.containers.create(**self._create_options(attempt, task_uri))
@@ -285,7 +208,7 @@ class DockerStrategy:
                 return
             outcome = Outcome(
                 error=f"the Docker engine at {self._endpoint} failed running step "
-                f"'{attempt.step}': {_first_line(exc)}",
+                f"'{attempt.step}': {first_line(exc)}",
                 executor=self.kind,
             )
         finally:
@@ -302,7 +225,7 @@ class DockerStrategy:
         task: StepTask,
         container: Any,
         status: Mapping[str, Any],
-        echo: _LineEcho,
+        echo: LineEcho,
     ) -> Outcome:
         state = container.attrs.get("State", {})
         code = int(status.get("StatusCode", state.get("ExitCode", -1)))
@@ -312,43 +235,26 @@ class DockerStrategy:
             "image": self._submission.image,
             "exit_code": code,
         }
-        raw = self._store.get_bytes(self._store.uri_of(f"{task.key}/result.json"))
-        result = StepResult.from_json(raw) if raw is not None else None
-        log_uri = result.log_uri if result is not None else self._keep_tail(task, echo)
-        if result is not None and result.host:
-            details["host"] = result.host
+        result = read_result(self._store, task)
+        failure = None
         if state.get("OOMKilled"):
             limit = (self._resources(attempt) or {}).get("memory")
-            error = (
+            failure = (
                 f"OOMKilled: step '{attempt.step}' used more memory than its limit"
                 + (f" of {limit}" if limit else "")
                 + f" and was killed (container exit code {code})."
             )
-        elif result is not None and result.status == "completed" and code == 0:
-            return Outcome(
-                outputs=result.outputs, log_uri=log_uri, executor=self.kind, details=details
-            )
-        elif result is not None and result.error:
-            error = result.error
-        else:
-            last = "\n".join(echo.tail[-5:])
-            error = (
-                f"step '{attempt.step}' container exited with code {code} before recording "
-                "a result" + (f"; its last output:\n{last}" if last else ".")
-            )
-        return Outcome(error=error, log_uri=log_uri, executor=self.kind, details=details)
-
-    def _keep_tail(self, task: StepTask, echo: _LineEcho) -> str | None:
-        """The container's last lines as the log, when the entrypoint kept none."""
-        if not echo.tail:
-            return None
-        try:
-            uri: str = self._store.put_bytes(
-                f"{task.key}/log.txt", ("\n".join(echo.tail) + "\n").encode("utf-8")
-            )
-        except Exception:
-            return None
-        return uri
+        last = "\n".join(echo.tail[-5:])
+        return result_outcome(
+            result,
+            kind=self.kind,
+            details=details,
+            failure=failure,
+            exited_ok=code == 0,
+            no_result=f"step '{attempt.step}' container exited with code {code} before recording "
+            "a result" + (f"; its last output:\n{last}" if last else "."),
+            log_uri=None if result is not None else keep_tail(self._store, task, echo.tail),
+        )
 
     @staticmethod
     def _remove(container: Any) -> None:
@@ -385,14 +291,6 @@ class DockerStrategy:
                 continue
             for container in leftovers:
                 self._remove(container)
-
-
-class _StepView:
-    """The two attributes :func:`locate_step` reads, from an attempt."""
-
-    def __init__(self, attempt: StepAttempt) -> None:
-        self.func = attempt.func
-        self.name = attempt.step
 
 
 def create(bound: Any, max_workers: int, use_processes: bool = False) -> DockerStrategy:
