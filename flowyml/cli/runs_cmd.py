@@ -94,6 +94,7 @@ def show_lines(
 
     store = source.bound.artifact_store
     root = store.root_uri
+    shown_root = _shown_root(root)
     inline: dict[str, dict[str, str]] = {}
     artifacts: list[tuple[str, str, str]] = []
     for step in run.steps:
@@ -112,9 +113,17 @@ def show_lines(
         tracebacks=tracebacks,
         inline=inline,
         artifacts=artifacts,
-        store_root=root,
+        store_root=shown_root,
         hints=hints,
     )
+
+
+def _shown_root(root: str) -> str:
+    """The store's root as shown: relative to the project when it is a folder inside it."""
+    from flowyml.core.paths import project_dir
+
+    prefix = project_dir().as_uri() + "/"
+    return root[len(prefix) :] if root.startswith(prefix) else root
 
 
 @runs.command("compare")
@@ -161,3 +170,12 @@ def compare_runs(run_ids: tuple[str, ...], stack_name: str | None, as_json: bool
         )
         return
     term.echo(compare_lines(records, costs, metrics))
+
+
+def _add_logs() -> None:
+    from flowyml.cli.logs_cmd import logs
+
+    runs.add_command(logs)
+
+
+_add_logs()

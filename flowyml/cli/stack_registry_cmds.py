@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
+from flowyml.cli import term
 from flowyml.cli._common import echo_json
+from flowyml.cli.completion import complete_stack_names
 
 __all__ = [
     "delete_cmd",
@@ -25,12 +27,21 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.
 
 
 def _provisioned(root: Path, stack: Any) -> bool:
-    """Local and custom stacks need nothing provisioned; others once outputs are recorded."""
+    """Whether the stack was brought up: its outputs are recorded (``stack up``).
+
+    A stack that needs nothing provisioned (local, custom) also counts once its metadata store
+    exists (a run created it); a local stack never run nor brought up is not provisioned.
+    """
     from flowyml.core.paths import STATE_DIRNAME
 
-    if stack is not None and not stack.needs_provisioning:
+    if (root / STATE_DIRNAME / "stacks" / stack.name / "outputs.json").is_file():
         return True
-    return (root / STATE_DIRNAME / "stacks" / stack.name / "outputs.json").is_file()
+    if stack.needs_provisioning:
+        return False
+    from flowyml.cli.run_sources import sqlite_file
+
+    path = sqlite_file(stack)
+    return path is not None and path.exists()
 
 
 @click.command("list")
@@ -43,6 +54,7 @@ def list_cmd(as_json: bool) -> None:
     """
     from flowyml.stacks.registry import StackRegistry
 
+    term.route_warnings()
     registry = StackRegistry()
     entries = registry.entries()
     active = registry.active_name()
@@ -52,6 +64,7 @@ def list_cmd(as_json: bool) -> None:
             "type": e.stack_type,
             "active": e.name == active,
             "provisioned": _provisioned(registry.root, e.stack) if e.stack else None,
+            "needs_provisioning": e.stack.needs_provisioning if e.stack else None,
             "source": e.source,
             "error": str(e.error) if e.error is not None else None,
         }
@@ -66,34 +79,46 @@ def list_cmd(as_json: bool) -> None:
         raise broken[0]
 
 
+def _provisioned_cell(row: dict[str, Any]) -> str:
+    if row["provisioned"] is None:
+        return "?"
+    if row["provisioned"]:
+        return "yes"
+    return "no" if row["needs_provisioning"] else "no (not needed)"
+
+
 def _print_table(rows: list[dict[str, Any]], active: str | None) -> None:
-    header = ("", "NAME", "TYPE", "PROVISIONED", "SOURCE")
-    table = [header] + [
-        (
+    from flowyml.core.paths import project_dir
+
+    root = str(project_dir()) + "/"
+    table = [
+        [
             "*" if r["active"] else "",
             r["name"],
             r["type"] or "?",
-            {True: "yes", False: "no", None: "?"}[r["provisioned"]],
-            r["source"] + (" (does not load: see the error below)" if r["error"] else ""),
-        )
+            _provisioned_cell(r),
+            r["source"].removeprefix(root)
+            + (" (does not load: see the error below)" if r["error"] else ""),
+        ]
         for r in rows
     ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    for row in table:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    term.echo(term.table(["", "NAME", "TYPE", "PROVISIONED", "SOURCE"], table, flexible={4: 20}))
     if active is None:
         click.echo("\nNo active stack set: runs use the default (see `flowyml stack set NAME`).")
 
 
+_name_argument = click.argument("name", shell_complete=complete_stack_names)
+
+
 @click.command("describe")
-@click.argument("name")
+@_name_argument
 @_json_option
 def describe_cmd(name: str, as_json: bool) -> None:
-    """Show a stack's components, resources and Docker settings."""
-    import yaml
-
+    """Show what a stack sets: its components, resources and Docker settings."""
+    from flowyml.cli.render_stacks import describe_lines
     from flowyml.stacks.registry import StackRegistry
 
+    term.route_warnings()
     registry = StackRegistry()
     stack = registry.get_stack(name)
     data = stack.describe()
@@ -102,31 +127,45 @@ def describe_cmd(name: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
+    source = next((e.source for e in registry.entries() if e.name == name), None)
+    term.echo(describe_lines(data, source, term.width()))
 
 
 @click.command("set")
-@click.argument("name")
+@_name_argument
 @_json_option
 def set_cmd(name: str, as_json: bool) -> None:
     """Make NAME the active stack for new pipelines in this project."""
     from flowyml.stacks.registry import StackRegistry
 
-    stack = StackRegistry().set_active_stack(name)
+    term.route_warnings()
+    registry = StackRegistry()
+    stack = registry.set_active_stack(name)
+    ready = not stack.needs_provisioning or _provisioned(registry.root, stack)
     if as_json:
-        echo_json({"active": stack.name, "type": stack.stack_type})
-    else:
-        click.echo(f"Active stack: {stack.name} ({stack.stack_type})")
+        echo_json({"active": stack.name, "type": stack.stack_type, "provisioned": ready})
+        return
+    click.echo(f"Active stack: {stack.name} ({stack.stack_type})")
+    if not ready:
+        click.echo(
+            f"It is not provisioned yet: runs on it fail until `flowyml stack up {name}` "
+            f"(`flowyml stack preview {name}` shows what that creates and costs)."
+        )
 
 
 @click.command("validate")
-@click.argument("name")
+@_name_argument
 @_json_option
 def validate_cmd(name: str, as_json: bool) -> None:
-    """Check a stack without credentials: naming rules, regions, URIs, resources."""
-    from flowyml.stacks.errors import StackValidationError
+    """Check a stack without credentials: naming rules, regions, URIs, resources.
+
+    Literal credentials in a config file, and ${VAR} secrets set to an empty value, are
+    warnings (the stack stays valid).
+    """
+    from flowyml.stacks.errors import StackError
     from flowyml.stacks.registry import StackRegistry
 
+    term.route_warnings()
     stack = StackRegistry().get_stack(name)
     problems = stack.validate(raise_on_error=False)
     if as_json:
@@ -143,7 +182,12 @@ def validate_cmd(name: str, as_json: bool) -> None:
         for p in problems:
             click.echo(f"- {p}")
     if problems:
-        raise StackValidationError(name, problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        where = "in the JSON above" if as_json else "above"
+        raise StackError(
+            f"stack {name!r} has {len(problems)} {noun} (listed {where})",
+            hint=f"correct those fields, then run `flowyml stack validate {name}`",
+        )
 
 
 @click.command("schema")
@@ -166,16 +210,35 @@ def register_cmd(file: Path, as_json: bool) -> None:
     stacks = load_stack_file(file)
     for stack in stacks:
         stack.validate()
-    StackRegistry().register_stacks(stacks)  # all or none
+    registry = StackRegistry()
+    recorded = registry.register_stacks(stacks)  # all or none
+    sources = registry.config().sources
     if as_json:
-        echo_json({"registered": [{"name": s.name, "type": s.stack_type} for s in stacks]})
+        echo_json(
+            {
+                "registered": [
+                    {"name": s.name, "type": s.stack_type} for s in stacks if s.name in recorded
+                ],
+                "already_declared": [
+                    {"name": s.name, "source": sources.get(s.name)}
+                    for s in stacks
+                    if s.name not in recorded
+                ],
+            }
+        )
         return
     for stack in stacks:
-        click.echo(f"Registered stack {stack.name} ({stack.stack_type}) from {file}.")
+        if stack.name in recorded:
+            click.echo(f"Registered stack {stack.name} ({stack.stack_type}) from {file}.")
+        else:
+            click.echo(
+                f"Stack {stack.name} is already declared, as is, in {sources.get(stack.name)}: "
+                "nothing to register (the project reads it from there)."
+            )
 
 
 @click.command("delete")
-@click.argument("name")
+@_name_argument
 @_json_option
 def delete_cmd(name: str, as_json: bool) -> None:
     """Remove a stack's registration (never its infrastructure)."""

@@ -136,14 +136,20 @@ class StackRegistry:
         a stack declared elsewhere still works; a stack it may declare raises its error.
         """
         config = load_config(root=self.root, strict=False)
+        self._warn_file_errors(config)
+        return config
+
+    @staticmethod
+    def _warn_file_errors(config: ProjectConfig, asked: str | None = None) -> None:
         for file, error in config.file_errors.items():
+            if asked is not None and config._failed.get(asked) is error:
+                continue  # raised for the stack asked for: said once, as the error
             warnings.warn(
                 f"{error.message} (the stacks declared in {file.name} are unavailable until it "
                 f"is fixed)" + (f". To fix: {error.hint}" if error.hint else ""),
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return config
 
     # -- reading -------------------------------------------------------------------------
 
@@ -185,7 +191,8 @@ class StackRegistry:
             UnknownStackError: No such stack (with a did-you-mean).
             StackConfigError: It is declared but its declaration is broken.
         """
-        config = self.config()
+        config = load_config(root=self.root, strict=False)
+        self._warn_file_errors(config, name)
         if name in config.sources:
             for warning in config.warnings.get(name, ()):
                 warnings.warn(warning, UserWarning, stacklevel=2)

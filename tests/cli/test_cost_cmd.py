@@ -26,12 +26,35 @@ def test_catalog_json_filters_by_provider_and_region() -> None:
 
 def test_catalog_table_shows_source_and_date() -> None:
     result = CliRunner().invoke(
-        cost, ["catalog", "-p", "aws", "-r", "us-east-1"], terminal_width=250
+        cost, ["catalog", "-p", "aws", "-r", "us-east-1", "--sources"], env={"COLUMNS": "250"}
     )
     assert result.exit_code == 0, result.output
     assert "db.t3.micro" in result.output
     assert "https://aws.amazon.com/eks/pricing/" in result.output
     assert "2024-06-01" in result.output
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_catalog_fits_the_terminal_and_keeps_prices_whole(columns: int) -> None:
+    result = CliRunner().invoke(cost, ["catalog"], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    header = next(line for line in lines if line.startswith("CLOUD"))
+    price_at = header.index("PRICE")
+    prices = [
+        line[price_at:].split()[0] for line in lines[lines.index(header) + 1 :] if "$" in line
+    ]
+    assert prices and all("…" not in p and "/" in p for p in prices)  # "$0.0104/hour", whole
+
+
+def test_catalog_filters_by_service_and_type() -> None:
+    result = CliRunner().invoke(cost, ["catalog", "--service", "ec2", "--type", "t3.", "--json"])
+    rows = json.loads(result.output)
+    assert rows and {r["service"] for r in rows} == {"ec2"}
+    assert all("t3." in r["sku"] for r in rows)
+    unknown = CliRunner().invoke(cost, ["catalog", "--service", "nope"])
+    assert unknown.exit_code == 2 and "services: " in unknown.output and "ec2" in unknown.output
 
 
 @pytest.mark.parametrize(
