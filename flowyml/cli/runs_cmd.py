@@ -179,3 +179,21 @@ def _add_logs() -> None:
 
 
 _add_logs()
+
+
+def _add_optional_commands() -> None:
+    """Add ``runs logs`` when its module is present (it is built alongside, in logs_cmd.py)."""
+    import importlib
+
+    try:
+        module = importlib.import_module("flowyml.cli.logs_cmd")
+    except ModuleNotFoundError as exc:
+        if exc.name != "flowyml.cli.logs_cmd":
+            raise
+        return
+    command = getattr(module, "logs", None)
+    if isinstance(command, click.Command) and "logs" not in runs.commands:
+        runs.add_command(command, "logs")
+
+
+_add_optional_commands()
