@@ -8,9 +8,11 @@ here). Test packages expose the fixtures through their conftest::
         base_image, docker_client, local_registry, ssh_docker_engine, ssh_server,
     )
 
-and mark their tests ``@pytest.mark.docker``. A missing piece skips the test with a reason that
-names the missing tool and the command that provides it; under CI (``CI=true``) it fails
-instead, because `.ci/run` has just run `.ci/docker.sh` and a skip there would hide a broken CI.
+and mark their tests ``@pytest.mark.docker``. ``docker_env`` is importable from test packages
+that have an ``__init__.py`` (pytest then puts ``tests/`` on ``sys.path``). A missing piece
+skips the test with a reason that names the missing tool and the command that provides it;
+under CI (``CI=true``) it fails instead, because `.ci/run` has just run `.ci/docker.sh` and a
+skip there would hide a broken CI.
 
 ``ssh_docker_engine`` runs a throwaway sshd on 127.0.0.1 (generated host and client keys, root
 login by key only) for the session, and per test points ``HOME`` at a directory whose
