@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import click
 
 from flowyml.cli import term
@@ -51,7 +54,11 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
         _show_progress()
     try:
         chosen = declared if stack_name else None  # else resolved inside, as in Python
-        result = runnable.run(stack=chosen, **({} if runnable is not pipe else raw))
+        # With --json, stdout holds only the JSON: what steps print goes to stderr (and is
+        # still kept as their logs).
+        quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+        with quiet:
+            result = runnable.run(stack=chosen, **({} if runnable is not pipe else raw))
     except KeyboardInterrupt:
         # The runner has recorded the run `cancelled` before re-raising: say where it is.
         click.echo(

@@ -293,3 +293,24 @@ def test_a_0001_database_is_upgraded_in_place_keeping_its_runs(tmp_path: Path) -
     assert store.get_run("old").status is RunStatus.COMPLETED
     with store.engine.connect() as connection:
         assert current_revision(connection) == "0002"
+
+
+def test_the_fast_current_schema_check_knows_the_shipped_head() -> None:
+    from flowyml.runtime.metadata.migrate import HEAD_REVISION
+
+    assert HEAD_REVISION == head_revision()
+
+
+def test_opening_a_current_store_imports_no_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    SqlMetadataStore(url).close()  # creates and migrates it
+    code = (
+        "import sys\nfrom flowyml.runtime.metadata import SqlMetadataStore\n"
+        f"SqlMetadataStore({url!r}).list_runs()\n"
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
