@@ -298,7 +298,7 @@ def test_a_0001_database_is_upgraded_in_place_keeping_its_runs(tmp_path: Path) -
 def test_the_fast_current_schema_check_knows_the_shipped_head() -> None:
     from flowyml.runtime.metadata.migrate import HEAD_REVISION
 
-    assert HEAD_REVISION == head_revision()
+    assert head_revision() == HEAD_REVISION
 
 
 def test_opening_a_current_store_imports_no_alembic(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import zlib
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
