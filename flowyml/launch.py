@@ -20,6 +20,10 @@ def bind_for_run(
 ) -> tuple[Any, dict[str, Any]]:
     """Bind the pipeline's stack and every step's own stack, with submissions prepared.
 
+    Args:
+        progress: Called with each line of build/push/upload progress; by default the lines
+            go to the ``flowyml.run`` logger at INFO (``flowyml run`` shows them).
+
     Returns:
         ``(pipeline stack, {invocation name: bound stack})`` for the steps declared on
         another stack.
@@ -31,6 +35,10 @@ def bind_for_run(
     from flowyml.runtime.submission import prepare_submission
     from flowyml.stacks.registry import resolve_stack
 
+    if progress is None:
+        import logging
+
+        progress = logging.getLogger("flowyml.run").info
     declared = resolve_stack(stack, getattr(pipeline, "stack", None))
     bound: dict[str, Any] = {declared.name: bind_stack(declared)}
     routes: dict[str, str] = {}
@@ -54,8 +62,16 @@ def bind_for_run(
 
 
 def run(pipeline: Any, stack: Any = None, params: Mapping[str, Any] | None = None) -> Any:
-    """Run ``pipeline`` on ``stack`` (see the module docstring); returns its result."""
-    from flowyml.pipeline.runner import run_pipeline
+    """Run ``pipeline`` on ``stack`` (see the module docstring); returns its result.
 
+    A stack with an orchestrator gets the whole pipeline instead of flowyml's loop
+    (:mod:`flowyml.runtime.orchestrators.driver`).
+    """
+    from flowyml.pipeline.runner import run_pipeline
+    from flowyml.runtime.orchestrators.launch import orchestrated_run
+
+    handed = orchestrated_run(pipeline, stack, params)
+    if handed is not None:
+        return handed
     runtime, step_stacks = bind_for_run(pipeline, stack)
     return run_pipeline(pipeline, runtime, step_stacks=step_stacks, params=params)
