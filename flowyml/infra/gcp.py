@@ -109,9 +109,12 @@ def program(stack: Any) -> Callable[[], None]:
 
 def _declare(stack: Any) -> None:
     import pulumi
-    import pulumi_gcp.projects as projects
-    import pulumi_gcp.serviceaccount as serviceaccount
-    import pulumi_gcp.storage as storage
+
+    from flowyml.infra._sdk import sdk
+
+    projects = sdk("pulumi_gcp.projects", "service", "iam_member")
+    serviceaccount = sdk("pulumi_gcp.serviceaccount", "account")
+    storage = sdk("pulumi_gcp.storage", "bucket", "bucket_iam_member")
 
     project: str = stack.project_id
     region: str = stack.region
@@ -245,7 +248,10 @@ def _registry(
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Output[str]:
     import pulumi
-    import pulumi_gcp.artifactregistry as artifactregistry
+
+    from flowyml.infra._sdk import sdk
+
+    artifactregistry = sdk("pulumi_gcp.artifactregistry", "repository", "repository_iam_member")
 
     repo = artifactregistry.Repository(
         "registry",
@@ -277,7 +283,10 @@ def _database(
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Output[str]:
     import pulumi
-    import pulumi_gcp.sql as sql
+
+    from flowyml.infra._sdk import sdk
+
+    sql = sdk("pulumi_gcp.sql", "database_instance", "database", "user")
     import pulumi_random as random
 
     spec = stack.database

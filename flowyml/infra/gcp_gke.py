@@ -116,9 +116,12 @@ def declare_cluster(
         opts: Options carrying the dependency on the Kubernetes Engine and IAM APIs.
     """
     import pulumi
-    import pulumi_gcp.container as container
-    import pulumi_gcp.projects as projects
-    import pulumi_gcp.serviceaccount as serviceaccount
+
+    from flowyml.infra._sdk import sdk
+
+    container = sdk("pulumi_gcp.container", "cluster", "node_pool")
+    projects = sdk("pulumi_gcp.projects", "iam_member")
+    serviceaccount = sdk("pulumi_gcp.serviceaccount", "account", "iam_member")
 
     nodes = serviceaccount.Account(
         "nodes",
