@@ -90,11 +90,11 @@ def inline(value: Any, limit: int = INLINE_WIDTH) -> str | None:
     module = kind.__module__.split(".", 1)[0]
     if module == "pandas" and kind.__name__ == "DataFrame":
         rows, cols = value.shape
-        return f"DataFrame {rows} rows x {cols} columns"
+        return f"DataFrame {rows}x{cols}"
     if module == "pandas" and kind.__name__ == "Series":
         return f"Series {len(value)} values, dtype {value.dtype}"
     if module == "numpy" and kind.__name__ == "ndarray":
-        return f"ndarray shape {tuple(value.shape)} dtype {value.dtype}"
+        return f"ndarray {tuple(value.shape)} {value.dtype}"
     if isinstance(value, (list, tuple)):
         text = repr(value)
         if len(text) <= limit and all(isinstance(v, (int, float, str, bool)) for v in value):
@@ -103,11 +103,19 @@ def inline(value: Any, limit: int = INLINE_WIDTH) -> str | None:
     return None
 
 
-def detail_lines(value: Any, rows: int = 5) -> list[str]:
-    """More than one line about ``value``: a DataFrame's head, a long dict's entries."""
+def head_lines(value: Any, rows: int = 3, width: int = 100) -> list[str]:
+    """A DataFrame's first ``rows`` rows fitted to ``width`` (empty for anything else)."""
     kind = type(value)
     if kind.__module__.startswith("pandas") and kind.__name__ == "DataFrame":
-        return str(value.head(rows)).splitlines()
+        text = value.head(rows).to_string(line_width=width, max_colwidth=20)
+        return text.splitlines()
+    return []
+
+
+def detail_lines(value: Any, rows: int = 5) -> list[str]:
+    """More than one line about ``value``: a DataFrame's head, a long dict's entries."""
+    if head_lines(value):
+        return head_lines(value, rows)
     if isinstance(value, Mapping) and len(value) <= 20:
         return [f"{k}: {inline(v) or short_type(type(v).__name__)}" for k, v in value.items()]
     return []

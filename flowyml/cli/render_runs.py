@@ -57,6 +57,7 @@ def run_lines(
     inline: Mapping[str, Mapping[str, str]] | None = None,
     artifacts: Sequence[tuple[str, str, str]] = (),
     store_root: str | None = None,
+    heads: Sequence[tuple[str, Sequence[str]]] = (),
     hints: Sequence[str] = (),
 ) -> list[str]:
     """The lines of ``runs show``: a header, one row per step, then errors (full tracebacks
@@ -69,6 +70,7 @@ def run_lines(
         inline: Step name -> output name -> inline text of the value.
         artifacts: ``(step.output, what, location)`` rows listed under the table.
         store_root: The artifact store the locations are relative to.
+        heads: ``(title, lines)`` of DataFrame heads shown after the artifacts.
         hints: Lines printed last (commands to look further).
     """
     lines = [
@@ -131,6 +133,8 @@ def run_lines(
                 max_width=term.width() - 2,
             )
         ]
+    for title, head in heads:
+        lines += ["", f"{title}, first rows:", *("  " + line for line in head)]
     failed = [s for s in run.steps if s.error]
     for step in failed if tracebacks else []:
         lines.append("")

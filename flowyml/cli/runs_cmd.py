@@ -89,7 +89,7 @@ def show_lines(
     run: Any, source: Any, costs: dict[str, Decimal | None], *, tracebacks: bool = True
 ) -> list[str]:
     """The text of ``runs show`` for ``run`` found in ``source`` (loads small outputs)."""
-    from flowyml.cli.previews import describe, human_size, relative_uri, short_type
+    from flowyml.cli.previews import describe, head_lines, human_size, relative_uri, short_type
     from flowyml.cli.render_runs import run_lines
 
     store = source.bound.artifact_store
@@ -97,13 +97,17 @@ def show_lines(
     shown_root = _shown_root(root)
     inline: dict[str, dict[str, str]] = {}
     artifacts: list[tuple[str, str, str]] = []
+    heads: list[tuple[str, list[str]]] = []
     for step in run.steps:
         for name, ref in step.outputs.items():
-            text, _ = describe(ref, store.load)
+            text, value = describe(ref, store.load)
             inline.setdefault(step.name, {})[name] = text
             label = step.name if name == "output" else f"{step.name}.{name}"
             what = f"{short_type(ref.type_name)}, {human_size(ref.size)}"
             artifacts.append((label, what, relative_uri(ref.uri, root)))
+            head = head_lines(value, width=term.width() - 4)
+            if head and len(heads) < _MAX_HEADS:
+                heads.append((f"{label} ({text})", head))
     hints = [f"One output in full: flowyml artifacts show {run.run_id[:12]} STEP[.OUTPUT]"]
     if "logs" in runs.commands and any(getattr(s, "log_uri", None) for s in run.steps):
         hints.append(f"Step logs: flowyml runs logs {run.run_id[:12]} [STEP]")
@@ -114,8 +118,12 @@ def show_lines(
         inline=inline,
         artifacts=artifacts,
         store_root=shown_root,
+        heads=heads,
         hints=hints,
     )
+
+
+_MAX_HEADS = 3  # DataFrame heads shown by `runs show` (the rest: `artifacts show`)
 
 
 def _shown_root(root: str) -> str:
