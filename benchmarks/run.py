@@ -173,6 +173,22 @@ def help_wall(repeat: int) -> Row:
     )
 
 
+def quickstart_wall(repeat: int) -> Row:
+    """Whole-process time of `flowyml run examples/quickstart.py`, warm (cache hits after one)."""
+    with tempfile.TemporaryDirectory(prefix="flowyml-bench-") as tmp:
+        env = {**os.environ, "FLOWYML_PROJECT_DIR": tmp}
+        cmd = [flowyml_script(), "run", str(REPO / "examples" / "quickstart.py")]
+        wall(cmd, 1, Path(tmp), env)
+        times = wall(cmd, repeat, Path(tmp), env)
+    return Row(
+        "`flowyml run examples/quickstart.py`, warm",
+        statistics.median(times),
+        "s",
+        0.5,
+        f"median of {repeat}; min {min(times):.3f} s; whole process, every step a cache hit",
+    )
+
+
 def offline_preview(repeat: int, extra: list[str], label: str, *, cached: bool) -> Row:
     """Whole-process time of an offline preview in a copy of this repository's stacks.
 
@@ -308,6 +324,7 @@ def main() -> None:
         in_project(chain_overhead(300, n)),
         in_project(parallel_sleeps(n)),
         help_wall(5 if args.quick else 20),
+        quickstart_wall(n),
         offline_preview(n, [], "`stack preview production --offline` (cost), cold", cached=False),
         offline_preview(n, [], "`stack preview production --offline` (cost), warm", cached=True),
         offline_preview(n, ["--json"], "same, `--json`, warm", cached=True),
