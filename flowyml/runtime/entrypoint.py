@@ -36,6 +36,18 @@ _T0 = time.monotonic()
 EXIT_COMPLETED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
+def _process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; else since this module loaded)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            start_ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _T0
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
@@ -115,7 +127,7 @@ def run_task(task_uri: str) -> int:
     resolved = {handle: store.load(ref) for handle, ref in inputs}
     values = {name: substitute(v, resolved) for name, v in arguments.items()}
     bound = inspect.BoundArguments(inspect.signature(func), values)  # type: ignore[arg-type]
-    startup = time.monotonic() - _T0
+    startup = _process_age()
     started = _now()
     error: str | None = None
     refs: dict[str, Any] = {}

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyml.runtime.errors import BindingError
-from flowyml.stacks.flavors import Flavor, executor_flavor
+
+if TYPE_CHECKING:
+    from flowyml.stacks.flavors import Flavor
+
+# The flavor table (pydantic declarations) is imported where it is used, not with this package:
+# the step entrypoint imports executors.capture and must start fast.
 
 __all__ = ["load_runtime", "resolve_executor_flavor"]
 
@@ -24,6 +29,8 @@ def resolve_executor_flavor(stack_name: str, declaration: Any) -> Flavor:
     Raises:
         BindingError: the kind is unknown, or flowyml has no runtime for it yet.
     """
+    from flowyml.stacks.flavors import executor_flavor
+
     kind = str(getattr(declaration, "kind", None) or "local")
     found = executor_flavor(kind)
     if found is None:
