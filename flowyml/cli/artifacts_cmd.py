@@ -21,6 +21,7 @@ class ArtifactNotFoundError(FlowymlError):
 @click.group("artifacts")
 def artifacts() -> None:
     """Print or save the outputs steps recorded."""
+    term.route_warnings()
 
 
 def _pick(run: Any, target: str) -> tuple[Any, str, Any]:

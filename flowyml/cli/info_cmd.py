@@ -52,6 +52,7 @@ def info(as_json: bool) -> None:
     from flowyml.stacks.config import config_files
     from flowyml.stacks.registry import StackRegistry, resolve_stack
 
+    term.route_warnings()
     project = project_dir()
     registry = StackRegistry()
     try:

@@ -31,6 +31,7 @@ def step_costs(run: Any) -> dict[str, Decimal | None]:
 @click.group()
 def runs() -> None:
     """List and inspect recorded pipeline runs."""
+    term.route_warnings()
 
 
 @runs.command("list")
@@ -95,6 +96,7 @@ def show_lines(
     store = source.bound.artifact_store
     root = store.root_uri
     shown_root = _shown_root(root)
+    width = term.width()
     inline: dict[str, dict[str, str]] = {}
     artifacts: list[tuple[str, str, str]] = []
     heads: list[tuple[str, list[str]]] = []
@@ -105,10 +107,18 @@ def show_lines(
             label = step.name if name == "output" else f"{step.name}.{name}"
             what = f"{short_type(ref.type_name)}, {human_size(ref.size)}"
             artifacts.append((label, what, relative_uri(ref.uri, root)))
-            head = head_lines(value, width=term.width() - 4)
+            head = head_lines(value, width=width - 4)
             if head and len(heads) < _MAX_HEADS:
                 heads.append((f"{label} ({text})", head))
-    hints = [f"One output in full: flowyml artifacts show {run.run_id[:12]} STEP[.OUTPUT]"]
+    hints = [
+        term.shorten(f"  {step.name}: " + ", ".join(f"{k} {v}" for k, v in details.items()), width)
+        for step in run.steps
+        for details in [getattr(step, "details", None) or {}]
+        if details
+    ]
+    if hints:
+        hints = ["Where steps ran:", *hints, ""]
+    hints.append(f"One output in full: flowyml artifacts show {run.run_id[:12]} STEP[.OUTPUT]")
     if "logs" in runs.commands and any(getattr(s, "log_uri", None) for s in run.steps):
         hints.append(f"Step logs: flowyml runs logs {run.run_id[:12]} [STEP]")
     return run_lines(

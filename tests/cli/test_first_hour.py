@@ -409,4 +409,5 @@ def test_shell_completion_of_stack_names_and_run_ids(project: Path) -> None:
 
     assert complete("flowyml runs show ") == [run_id[:12]]
     assert complete("flowyml stack describe lo") == ["local"]
+    assert complete("flowyml stack preview lo") == ["local"]  # lifecycle commands too
     assert complete("flowyml run x.py --stack ") == ["local"]
