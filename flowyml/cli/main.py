@@ -22,6 +22,16 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "build",
         "Build and push the images a pipeline's stacks need (for CI).",
     ),
+    "compile": (
+        "flowyml.cli.compile_cmd",
+        "compile_",
+        "Compile a pipeline for the stack's orchestrator (KFP spec, Airflow DAG).",
+    ),
+    "schedule": (
+        "flowyml.cli.schedule_cmd",
+        "schedule",
+        "Run a pipeline on a cron schedule of the stack's orchestrator.",
+    ),
     "runs": ("flowyml.cli.runs_cmd", "runs", "List and inspect recorded pipeline runs."),
     "stack": ("flowyml.cli.stack_cmd", "stack", "Declare, preview, provision and destroy stacks."),
     "cost": ("flowyml.cli.cost_cmd", "cost", "Show the price catalog used for cost estimates."),

@@ -24,7 +24,14 @@ from flowyml.cli.completion import complete_stack_names
     "--param", "params", multiple=True, metavar="KEY=VALUE", help="Pipeline parameter (repeat)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded run as JSON.")
-def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: bool) -> None:
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="With an orchestrator: return once the run is submitted (see it with `runs show`).",
+)
+def run(
+    target: str, stack_name: str | None, params: tuple[str, ...], as_json: bool, detach: bool
+) -> None:
     """Run the pipeline defined in FILE (name it with FILE:PIPELINE when there are several).
 
     A failed run exits 1 with one error line; ``flowyml --debug run`` also prints the failed
@@ -58,6 +65,9 @@ def run(target: str, stack_name: str | None, params: tuple[str, ...], as_json: b
         # still kept as their logs).
         quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
         with quiet:
+            from flowyml.runtime.orchestrators.launch import detached
+
+        with detached(detach):
             result = runnable.run(stack=chosen, **({} if runnable is not pipe else raw))
     except KeyboardInterrupt:
         # The runner has recorded the run `cancelled` before re-raising: say where it is.

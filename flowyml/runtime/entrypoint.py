@@ -7,6 +7,9 @@ step's inputs from the artifact store by reference, calls it while capturing wha
 and log, and writes the :class:`~flowyml.runtime.tasks.StepResult` next to the task. It needs
 artifact-store access only, never database credentials, and imports no database driver.
 
+An orchestrator's tasks call it as ``python -m flowyml.entrypoint --manifest URI --step NAME
+--run-id ID --engine-run-id EID`` (or ``--finalize``): see :mod:`flowyml.runtime.orchestrators.tasks`.
+
 Exit codes: 0 the step completed; 1 the step failed (its traceback is in the result); 2 the
 entrypoint could not run the step at all (bad task, store unreachable): its reason is on stderr
 and, when the store is reachable, in a result record too.
@@ -110,6 +113,11 @@ def _find_step(task: StepTask, code_root: Path | None) -> Any:
     return getattr(obj, "func", obj)  # a Step wraps the function
 
 
+def find_step(task: StepTask, code_root: Path | None) -> Any:
+    """The step function ``task`` names, imported from ``code_root`` (or by module name)."""
+    return _find_step(task, code_root)
+
+
 def run_task(task_uri: str) -> int:
     """Run the task at ``task_uri``; returns the process exit code (module docstring)."""
     from flowyml.pipeline.dag import substitute
@@ -163,8 +171,12 @@ def run_task(task_uri: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m flowyml.entrypoint TASK_URI``."""
+    """``python -m flowyml.entrypoint TASK_URI``, or ``--manifest URI ...`` (an orchestrator's task)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "--manifest":  # an orchestrator's task (see orchestrators.tasks)
+        from flowyml.runtime.orchestrators.tasks import main as manifest_main
+
+        return manifest_main(args)
     if len(args) != 1 or args[0].startswith("-"):
         print("usage: python -m flowyml.entrypoint TASK_URI", file=sys.stderr)
         return EXIT_ERROR

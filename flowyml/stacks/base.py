@@ -173,6 +173,9 @@ class Stack(BaseModel):
         if self.backend is not None and (message := rules.check_backend_url(self.backend)):
             found.append(ValidationProblem("backend", message))
         found += self.own_problems()
+        from flowyml.stacks.flavors import orchestrator_problems  # flavors imports components
+
+        found += orchestrator_problems(self)
         return found
 
     def own_problems(self) -> list[ValidationProblem]:

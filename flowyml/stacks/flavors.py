@@ -30,6 +30,7 @@ from flowyml.stacks.components.orchestrators import (
     NoOrchestrator,
     VertexAIOrchestrator,
 )
+from flowyml.stacks.errors import ValidationProblem
 
 PriceRule = Literal["free", "vertex", "kubernetes", "unpriced"]
 """How a step run is priced: ``free`` ($0: this machine), ``vertex`` (machine + accelerators
@@ -96,7 +97,7 @@ FLAVORS: tuple[Flavor, ...] = (
         "executor",
         "kubernetes",
         KubernetesExecutor,
-        None,
+        "flowyml.runtime.executors.kubernetes",
         "kubernetes",
         frozenset({"gcp", "aws", "kubernetes"}),
         "Kubernetes pods",
@@ -117,7 +118,7 @@ FLAVORS: tuple[Flavor, ...] = (
         "orchestrator",
         "vertex_ai",
         VertexAIOrchestrator,
-        None,
+        "flowyml.runtime.orchestrators.vertex",
         "vertex",
         frozenset({"gcp"}),
         "Vertex AI Pipelines",
@@ -127,7 +128,7 @@ FLAVORS: tuple[Flavor, ...] = (
         "orchestrator",
         "kubeflow",
         KubeflowOrchestrator,
-        None,
+        "flowyml.runtime.orchestrators.kubeflow",
         "kubernetes",
         frozenset({"gcp", "aws", "kubernetes"}),
         "Kubeflow Pipelines",
@@ -137,7 +138,7 @@ FLAVORS: tuple[Flavor, ...] = (
         "orchestrator",
         "airflow",
         AirflowOrchestrator,
-        None,
+        "flowyml.runtime.orchestrators.airflow",
         "unpriced",
         None,
         "Airflow",
@@ -157,3 +158,56 @@ def flavor(component: Literal["executor", "orchestrator"], kind: str) -> Flavor 
 def executor_flavor(kind: str | None) -> Flavor | None:
     """The executor flavor of ``kind``; ``None`` or ``""`` is the local executor."""
     return _BY_KEY.get(("executor", kind or "local"))
+
+
+ORCHESTRATED_EXECUTORS: dict[str, frozenset[str]] = {
+    "vertex_ai": frozenset({"local", "vertex_ai"}),
+    "kubeflow": frozenset({"local", "kubernetes"}),
+    "airflow": frozenset({"local", "docker", "kubernetes"}),
+}
+"""Executor kinds each orchestrator can run steps with (``local``: none declared). Vertex AI
+Pipelines runs every step on its own machines; Kubeflow runs pods in its cluster; Airflow runs a
+task per step with the ``BashOperator`` (its workers), ``DockerOperator`` or
+``KubernetesPodOperator``. Any other pairing would leave the declared executor unused."""
+
+
+def orchestrator_problems(stack: object) -> list[ValidationProblem]:
+    """Problems of a stack whose orchestrator and executor do not fit (empty when they do).
+
+    Pure: reads only the declaration, so ``stack validate`` and the run path agree.
+    """
+    orchestrator = getattr(stack, "orchestrator", None)
+    kind = str(getattr(orchestrator, "kind", None) or "none")
+    allowed = ORCHESTRATED_EXECUTORS.get(kind)
+    if allowed is None:
+        return []
+    executor = str(getattr(getattr(stack, "executor", None), "kind", None) or "local")
+    found = flavor("orchestrator", kind)
+    label = found.label if found is not None else kind
+    problems: list[ValidationProblem] = []
+    if executor not in allowed:
+        named = executor_flavor(executor)
+        problems.append(
+            ValidationProblem(
+                "executor",
+                f"orchestrator {kind!r} ({label}) cannot run steps on executor {executor!r} "
+                f"({named.label if named is not None else executor})",
+                hint=f"use an executor of kind {' or '.join(sorted(allowed - {'local'}))}, "
+                "or remove the orchestrator",
+            )
+        )
+    if (
+        kind == "kubeflow"
+        and getattr(orchestrator, "host", None) is None
+        and executor != "kubernetes"
+    ):
+        problems.append(
+            ValidationProblem(
+                "orchestrator.host",
+                "Kubeflow Pipelines needs its API: this stack names no host and has no "
+                "Kubernetes cluster to find it in",
+                hint="declare KubeflowOrchestrator(host='https://...') or use a stack with a "
+                "Kubernetes executor",
+            )
+        )
+    return problems

@@ -67,9 +67,17 @@ def _fresh() -> object:
     [
         ({"executor": VertexAIExecutor(project_id="my-project")}, "'vertex_ai' (Vertex AI"),
         ({"executor": KubernetesExecutor()}, "'kubernetes' (Kubernetes pods)"),
-        ({"orchestrator": KubeflowOrchestrator(host="http://kfp")}, "'kubeflow' (Kubeflow"),
+        # Kubeflow has a runtime now; one that cannot run steps on the declared executor is
+        # refused the same way, before anything runs.
+        (
+            {
+                "orchestrator": KubeflowOrchestrator(host="http://kfp"),
+                "executor": VertexAIExecutor(project_id="my-project"),
+            },
+            "'kubeflow' (Kubeflow Pipelines) cannot run steps on executor 'vertex_ai'",
+        ),
     ],
-    ids=["vertex", "kubernetes", "kubeflow"],
+    ids=["vertex", "kubernetes", "kubeflow-on-vertex-executor"],
 )
 def test_a_kind_without_runtime_is_refused_in_one_line_and_no_step_runs(
     tmp_path: Path, components: dict[str, object], said: str

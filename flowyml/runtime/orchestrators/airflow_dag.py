@@ -80,6 +80,7 @@ def _task(
     common = [f"task_id={name!r}"]
     if step is not None:
         common.append(f"retries={int(step.retries)}")
+        common.append(f"retry_delay=timedelta(seconds={float(step.retry_delay)!r})")
         if step.timeout:
             common.append(f"execution_timeout=timedelta(seconds={float(step.timeout)!r})")
     else:

@@ -36,6 +36,7 @@ from flowyml.stacks.flavors import flavor
 __all__ = [
     "Compiled",
     "compile_pipeline",
+    "default_output",
     "engine_for",
     "is_orchestrated",
     "orchestrator_kind",
@@ -71,6 +72,12 @@ def engine_for(bound: Any) -> Engine:
             f"stack {bound.name}: {problems[0].message}; nothing was run", hint=problems[0].hint
         )
     kind = orchestrator_kind(bound.declaration)
+    if kind == "none":
+        raise OrchestratorError(
+            f"stack {bound.name} has no orchestrator, so there is nothing to hand the pipeline to",
+            hint=f"declare an orchestrator (vertex_ai, kubeflow, airflow) on stack {bound.name}, "
+            "or run the pipeline with `flowyml run`",
+        )
     found = flavor("orchestrator", kind)
     if found is None or found.runtime is None:
         raise OrchestratorError(f"stack {bound.name}: orchestrator {kind!r} has no runtime")
@@ -139,6 +146,16 @@ def compile_pipeline(
         output = folder / f"{pipeline.name}{engine.suffix}"
     artifact = engine.compile(manifest, manifest_uri, output)
     return Compiled(engine, manifest, manifest_uri, artifact, prepared)
+
+
+def default_output(pipeline: str, bound: Any) -> Path:
+    """Where ``flowyml compile`` writes by default: ``<pipeline>.yaml`` (KFP) or the DAG file."""
+    kind = orchestrator_kind(bound.declaration)
+    if kind == "airflow":
+        from flowyml.runtime.orchestrators.airflow_dag import dag_id
+
+        return Path(f"{dag_id(pipeline)}.py")
+    return Path(f"{pipeline}.yaml")
 
 
 def _mark_submitted(compiled: Compiled, run_id: str, handle: str) -> None:
@@ -278,3 +295,33 @@ def _log_line(line: str) -> None:
     import logging
 
     logging.getLogger("flowyml.run").info(line)
+
+
+def check_cron(cron: str) -> str:
+    """``cron`` when it is a five-field cron expression.
+
+    Raises:
+        OrchestratorError: it is not.
+    """
+    fields = cron.split()
+    allowed = set("0123456789*/,-")
+    if len(fields) != 5 or not all(set(f) <= allowed for f in fields):
+        raise OrchestratorError(
+            f"schedule {cron!r} is not a five-field cron expression",
+            hint='write minute hour day-of-month month day-of-week, e.g. --cron "0 3 * * *"',
+        )
+    return " ".join(fields)
+
+
+def create_schedule(
+    pipeline: Any,
+    bound: Any,
+    cron: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    progress: Say | None = None,
+) -> str:
+    """Compile ``pipeline`` (image built and pushed) and schedule it on ``cron``; its id."""
+    cron = check_cron(cron)
+    compiled = compile_pipeline(pipeline, bound, params=params, progress=progress)
+    return compiled.engine.create_schedule(compiled.artifact, compiled.manifest, cron)

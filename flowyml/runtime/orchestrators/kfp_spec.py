@@ -193,7 +193,9 @@ def pipeline_function(
                 task.set_display_name(step.name)
                 _configure(task, manifest.environment, local)
                 if step.retries:
-                    task.set_retry(num_retries=step.retries)
+                    task.set_retry(
+                        num_retries=step.retries, backoff_duration=f"{int(step.retry_delay)}s"
+                    )
                 if not local:
                     _resources(task, step.resources, target, provider)
                 for upstream in step.upstream:

@@ -25,9 +25,10 @@ import hashlib
 import json
 import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from flowyml.pipeline.dag import substitute
 from flowyml.runtime.submission import Submission, locate_step
 
 MANIFEST_VERSION = 1
@@ -74,6 +75,7 @@ class ManifestStep:
         output_names: Its outputs.
         upstream: Invocations it depends on.
         retries: Extra attempts the engine makes after a failure.
+        retry_delay: Seconds the engine waits before a retry.
         timeout: Seconds an attempt may run (``None``: no limit); the entrypoint enforces it.
         resources: The step's ResourceConfig (or the stack's) as a dict.
         cache: The step may be served from flowyml's cache.
@@ -88,6 +90,7 @@ class ManifestStep:
     output_names: tuple[str, ...]
     upstream: tuple[str, ...]
     retries: int = 0
+    retry_delay: float = 0.0
     timeout: float | None = None
     resources: Mapping[str, Any] | None = None
     cache: bool = True
@@ -200,18 +203,23 @@ def build_manifest(
     for name in pipeline.dag.names:
         inv = pipeline.dag[name]
         location = locate_step(inv.step, submission.code_root)
-        handles = [handle for _, handle in inv.inputs]
+        # Handles carry the id of the builder that made them (a counter per process): the
+        # manifest keeps them stable, so recompiling unchanged code names the same file.
+        stable = {h: replace(h, builder_id=0) for _, h in inv.inputs}
+        handles = [stable[h] for _, h in inv.inputs]
+        arguments = {name: substitute(value, stable) for name, value in inv.arguments.items()}
         steps.append(
             ManifestStep(
                 name=name,
                 source=location.source,
                 module=location.module,
                 qualname=location.qualname,
-                call=encode_arguments(inv.arguments, handles),
+                call=encode_arguments(arguments, handles),
                 inputs=tuple((label, h.invocation, h.output) for label, h in inv.inputs),
                 output_names=tuple(inv.output_names),
                 upstream=tuple(inv.upstream),
                 retries=int(inv.step.retries or 0),
+                retry_delay=float(inv.step.retry_delay or 0),
                 timeout=float(inv.step.timeout) if inv.step.timeout else None,
                 resources=dict(inv.step.resources_dict() or default_resources or {}) or None,
                 cache=bool(inv.step.cache),
