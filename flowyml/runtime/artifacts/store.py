@@ -139,17 +139,9 @@ class FsspecArtifactStore:
         """
         _check_key(key)
         materializer, data = self._serialise(value)
-        path = f"{self._root_path}/{key}{materializer.extension}"
-        try:
-            if self._local:
-                self._write_local(path, data)
-            else:
-                # Object stores publish an object only when its upload completes (module doc).
-                self._fs.pipe_file(path, data)
-        except OSError as exc:
-            raise ArtifactError(f"cannot write artifact {key!r}: {_one_line(exc)}") from exc
+        uri = self.put_bytes(key + materializer.extension, data)
         return ArtifactRef(
-            uri=f"{self._root_uri}/{key}{materializer.extension}",
+            uri=uri,
             type_name=type_name_of(value),
             materializer=materializer.name,
             size=len(data),
@@ -171,9 +163,10 @@ class FsspecArtifactStore:
             if self._local:
                 self._write_local(path, data)
             else:
+                # Object stores publish an object only when its upload completes (module doc).
                 self._fs.pipe_file(path, data)
         except OSError as exc:
-            raise ArtifactError(f"cannot write {key!r}: {_one_line(exc)}") from exc
+            raise ArtifactError(f"cannot write artifact {key!r}: {_one_line(exc)}") from exc
         return f"{self._root_uri}/{key}"
 
     def get_bytes(self, uri: str) -> bytes | None:
