@@ -71,3 +71,26 @@ def test_a_declared_password_without_a_database_is_refused() -> None:
 
     stack = _gcp(database=None, metadata_store=CloudSQLMetadataStore(password="${DB_PASSWORD}"))
     assert [p.path for p in stack.validate(raise_on_error=False)] == ["metadata_store.password"]
+
+
+@pytest.mark.parametrize("instance_type", ["t4g.medium", "m7g.large", "c7gn.xlarge", "t3.medium"])
+def test_graviton_and_x86_node_groups_validate(instance_type: str) -> None:
+    """Graviton types are valid node groups (the program gives them the ARM64 AMI)."""
+    from flowyml.stacks.aws import AWSStack, EKSClusterSpec, NodeGroupSpec
+    from flowyml.stacks.components import ResourceConfig
+
+    group = NodeGroupSpec(resources=ResourceConfig(machine_type=instance_type))
+    stack = AWSStack(
+        name="aws-prod", s3_bucket="my-artifacts", cluster=EKSClusterSpec(node_groups=[group])
+    )
+    assert stack.validate(raise_on_error=False) == []
+
+
+def test_aws_default_names_are_scoped_and_declared_ones_kept() -> None:
+    from flowyml.stacks.aws import AWSStack
+
+    a = AWSStack(name="aws-prod", s3_bucket="my-artifacts")
+    b = AWSStack(name="aws-dev", s3_bucket="my-artifacts-2", role_name="team-runner")
+    assert a.runner_role_name.startswith("flowyml-runner-aws-prod-")
+    assert b.runner_role_name == "team-runner"
+    assert a.repository_name != b.repository_name
