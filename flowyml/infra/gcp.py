@@ -300,7 +300,11 @@ def _database(
         ).result
     # A deleted Cloud SQL instance name stays taken for about a week: a suffix drawn once per
     # `stack up` (kept in state) lets destroy + up create a new instance at once.
-    suffix = random.RandomId("metadata-suffix", byte_length=2)
+    # Keepers: what replaces the instance (project, region) draws a new suffix too, so the
+    # recreated instance never asks for the name its predecessor still holds.
+    suffix = random.RandomId(
+        "metadata-suffix", byte_length=2, keepers={"project": project, "region": region}
+    )
     instance = sql.DatabaseInstance(
         "metadata",
         name=suffix.hex.apply(lambda h: f"{prefix}-metadata-{h}"),

@@ -46,7 +46,11 @@ def _sources_stamp() -> list[Any]:
     from flowyml.provision import _wire, mock_eval
 
     stamps = [_file_stamp(p) for p in sorted(Path(flowyml.infra.__file__).parent.glob("*.py"))]
-    stamps += [_file_stamp(Path(m.__file__)) for m in (mock_eval, _wire) if m.__file__]
+    from flowyml.stacks import physical_names
+
+    # physical_names derives default names the programs declare.
+    modules = (mock_eval, _wire, physical_names)
+    stamps += [_file_stamp(Path(m.__file__)) for m in modules if m.__file__]
     for name in _SDKS:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:

@@ -283,6 +283,8 @@ def test_cloud_sql_instance_name_is_stack_scoped_and_drawn_per_up(evaluate: Eval
     evaluation = evaluate(gcp_stack())
     suffix = evaluation.get("metadata-suffix", RANDOM_ID)
     assert suffix.inputs["byteLength"] == 2
+    # A region or project change replaces the instance: it draws a new name with it.
+    assert suffix.inputs["keepers"] == {"project": "my-gcp-project", "region": "us-central1"}
     name = evaluation.get("metadata", INSTANCE).inputs["name"]
     assert name == f"production-metadata-{suffix.state['hex']}"
 
