@@ -300,14 +300,17 @@ def _database(
         ).result
     # A deleted Cloud SQL instance name stays taken for about a week: a suffix drawn once per
     # `stack up` (kept in state) lets destroy + up create a new instance at once.
-    # Keepers: what replaces the instance (project, region) draws a new suffix too, so the
-    # recreated instance never asks for the name its predecessor still holds.
-    suffix = random.RandomId(
-        "metadata-suffix", byte_length=2, keepers={"project": project, "region": region}
-    )
+    name: Any = spec.instance_name
+    if name is None:
+        # Keepers: what replaces the instance (project, region) draws a new suffix too, so the
+        # recreated instance never asks for the name its predecessor still holds.
+        suffix = random.RandomId(
+            "metadata-suffix", byte_length=2, keepers={"project": project, "region": region}
+        )
+        name = suffix.hex.apply(lambda h: f"{prefix}-metadata-{h}")
     instance = sql.DatabaseInstance(
         "metadata",
-        name=suffix.hex.apply(lambda h: f"{prefix}-metadata-{h}"),
+        name=name,
         project=project,
         region=region,
         database_version=spec.database_version,

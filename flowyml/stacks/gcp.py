@@ -87,6 +87,9 @@ class CloudSQLSpec(Component):
         disk_type: ``PD_SSD`` or ``PD_HDD``.
         availability_type: ``ZONAL`` or ``REGIONAL`` (high availability, about twice the price).
         deletion_protection: Refuse to delete the instance until turned off.
+        instance_name: The instance's name (``None``: ``<stack>-metadata-<suffix>``, the suffix
+            drawn at each ``stack up`` from nothing, since a deleted name stays taken for about
+            a week). Declare it to keep an existing instance's name.
     """
 
     tier: str = "db-f1-micro"
@@ -96,6 +99,7 @@ class CloudSQLSpec(Component):
     disk_type: Literal["PD_SSD", "PD_HDD"] = "PD_SSD"
     availability_type: Literal["ZONAL", "REGIONAL"] = "ZONAL"
     deletion_protection: bool = True
+    instance_name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,96}[a-z0-9]$")
 
     @property
     def effective_edition(self) -> str:

@@ -361,3 +361,12 @@ def test_gke_pods_get_the_runner_identity_through_workload_identity(evaluate: Ev
         "flowyml",
         "flowyml-runner",
     )
+
+
+def test_a_declared_instance_name_is_kept(evaluate: Evaluate) -> None:
+    """An instance provisioned under the old fixed name keeps it when the name is declared."""
+    from flowyml.stacks.gcp import CloudSQLSpec
+
+    evaluation = evaluate(gcp_stack(database=CloudSQLSpec(instance_name="production-metadata")))
+    assert evaluation.get("metadata", INSTANCE).inputs["name"] == "production-metadata"
+    assert evaluation.by_type(RANDOM_ID) == []
