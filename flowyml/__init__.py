@@ -15,7 +15,6 @@ __version__ = "0.1.0"
 __all__ = ["Pipeline", "__version__", "pipeline", "step"]
 
 
-
 def _launch(pipeline: Any, stack: Any, params: Any) -> Any:
     from flowyml.launch import run
 
