@@ -335,6 +335,12 @@ def destroy_cmd(name: str, yes: bool, as_json: bool) -> None:
     # With --json the human listing goes to stderr, so stdout holds one JSON document.
     say = _note if as_json else click.echo
     stack = _stack(name)
+    story = None
+    if getattr(stack, "needs_provisioning", False):
+        from flowyml.infra.destroy import check_destroyable
+
+        # Refused before anything is deleted when the provider would stop it halfway.
+        story = check_destroyable(stack)
     engine = engine_for(stack, "destroy", lock_timeout=_lock_timeout()).engine
     with _working(f"Listing what stack {name} holds..."):
         plan = engine.destroy_preview(stack)
@@ -352,6 +358,8 @@ def destroy_cmd(name: str, yes: bool, as_json: bool) -> None:
     _echo_diagnostics(plan)
     if plan.data_loss():
         say(f"{len(plan.data_loss())} of them hold data (buckets, databases, registries, volumes).")
+    for line in story.lines() if story is not None else ():
+        say(f"  {line}")
     _confirm("destroy", stack, yes, f"Delete these resources of stack {name}?")
     done = engine.destroy(stack, on_event=_progress)
     if as_json:

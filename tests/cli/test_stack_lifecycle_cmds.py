@@ -589,3 +589,16 @@ def test_refresh_shows_each_drifted_property_and_its_monthly_cost(
     assert 'password: "[secret]" -> "[secret]"' in result.output
     assert "Monthly cost effect of the drift: $9.37 -> " in result.output
     assert "2 resource(s) drifted" in result.output
+
+
+def test_destroy_of_a_protected_database_is_refused_before_anything_runs(
+    project: Path, tmp_path: Path
+) -> None:
+    """Cloud SQL refuses to delete a protected instance: flowyml says so up front, in one line,
+    instead of starting a destroy that would stop halfway (no engine is even looked for)."""
+    refused = _run(project, "destroy", "production", "--yes")
+    assert refused.returncode != 0
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in refused.stderr
+    assert "cannot be destroyed" in lines[0] and "deletion protection is on" in lines[0]
+    assert "Pulumi CLI" not in refused.stderr
