@@ -72,8 +72,12 @@ def _eks_gpu_field(stack: Any) -> Iterator[str]:
 
 
 def _vertex_outside_gcp(stack: Any) -> Iterator[str]:
+    """Components whose flavor only Google Cloud hosts (Vertex AI), on another provider."""
+    from flowyml.stacks.flavors import flavor
+
     for field in ("executor", "orchestrator"):
-        if "vertex" in component_kind(getattr(stack, field, None)):
+        found = flavor(field, component_kind(getattr(stack, field, None)))  # type: ignore[arg-type]
+        if found is not None and found.providers == frozenset({"gcp"}):
             yield field
 
 
