@@ -153,3 +153,16 @@ def test_what_a_local_step_prints_is_kept_as_its_log(tmp_path: Path) -> None:
     # The stored record says the same.
     stored = bind_stack(stack).metadata_store.get_run(result.run_id)
     assert {s.name: s.log_uri for s in stored.steps}["chatty"] == record.log_uri
+
+
+def test_vertex_on_another_provider_is_a_capability_problem_read_from_the_flavors() -> None:
+    from flowyml.infra.capabilities import find_unsupported
+    from flowyml.stacks.aws import AWSStack
+
+    stack = AWSStack(
+        "aws-vertex", s3_bucket="bkt-1", executor=VertexAIExecutor(project_id="my-project")
+    )
+    found = [(item.feature, path) for item, path in find_unsupported(stack)]
+    assert ("vertex-ai", "executor") in found
+    plain = AWSStack("aws-plain", s3_bucket="bkt-1")
+    assert ("vertex-ai", "executor") not in [(i.feature, p) for i, p in find_unsupported(plain)]
