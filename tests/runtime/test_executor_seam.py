@@ -17,7 +17,6 @@ from flowyml.runtime.errors import BindingError
 from flowyml.stacks import LocalStack, Stack
 from flowyml.stacks.components import (
     KubeflowOrchestrator,
-    KubernetesExecutor,
     LocalExecutor,
     SQLiteMetadataStore,
     VertexAIExecutor,
@@ -66,7 +65,6 @@ def _fresh() -> object:
     ("components", "said"),
     [
         ({"executor": VertexAIExecutor(project_id="my-project")}, "'vertex_ai' (Vertex AI"),
-        ({"executor": KubernetesExecutor()}, "'kubernetes' (Kubernetes pods)"),
         # Kubeflow has a runtime now; one that cannot run steps on the declared executor is
         # refused the same way, before anything runs.
         (
@@ -77,7 +75,7 @@ def _fresh() -> object:
             "'kubeflow' (Kubeflow Pipelines) cannot run steps on executor 'vertex_ai'",
         ),
     ],
-    ids=["vertex", "kubernetes", "kubeflow-on-vertex-executor"],
+    ids=["vertex", "kubeflow-on-vertex-executor"],
 )
 def test_a_kind_without_runtime_is_refused_in_one_line_and_no_step_runs(
     tmp_path: Path, components: dict[str, object], said: str
