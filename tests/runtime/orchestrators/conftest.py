@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 from docker_env import base_image, docker_client, local_registry  # noqa: F401  (fixtures)
+from emulators import gcs_emulator  # noqa: F401  (fixture)
 
 from flowyml.runtime.binding import clear_cache
+
+# flowyml's sources frozen for the session (they go into every image tag), as the image tests do.
+from runtime.images.conftest import frozen_flowyml_source  # noqa: F401
 
 HERE = Path(__file__).parent
 
