@@ -107,7 +107,7 @@ FLAVORS: tuple[Flavor, ...] = (
         "executor",
         "vertex_ai",
         VertexAIExecutor,
-        None,
+        "flowyml.runtime.executors.vertex",
         "vertex",
         frozenset({"gcp"}),
         "Vertex AI custom jobs",

@@ -68,3 +68,21 @@ with Pipeline("k8s_long") as long:
 
 with Pipeline("k8s_spot") as spot:
     on_spot()
+
+
+@step(resources=ResourceConfig(cpu="4", memory="15Gi", preemptible=True))
+def fit(info: dict) -> str:
+    print(f"fitting on {info['host']}")
+    return "model"
+
+
+@step
+def broken() -> int:
+    raise ValueError("bad data in the bucket")
+
+
+with Pipeline("vertex_demo") as vertex_demo:
+    fit(where())
+
+with Pipeline("vertex_fail") as vertex_fail:
+    broken()
