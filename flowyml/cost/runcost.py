@@ -6,8 +6,12 @@ Kept independent of :mod:`flowyml.stacks`: ``resources`` is a mapping (or any ob
 
 Formula (one place): ``hourly = machine (or vCPU x rate + GB x rate) + GPUs x rate``, times
 the Vertex AI training markup on Vertex, times ``1 - spot discount`` when preemptible;
-``step cost = hourly x seconds / 3600``. The local executor costs $0. Not included: disks,
-network, storage, and the minimum billing increments of each service.
+``step cost = hourly x seconds / 3600``. How a kind is priced is its flavor's ``price_rule``
+(:mod:`flowyml.stacks.flavors`): ``free`` costs $0, ``vertex`` adds the markup, ``kubernetes``
+is the step's share of its node (``max(cpu, memory, GPU requests / node capacity) x node
+price``, when the node pool's machine type is known), ``unpriced`` is "not priced". A recorded
+step is priced from the executor it really ran on (``StepRecord.executor``). Not included:
+disks, network, storage, and the minimum billing increments of each service.
 """
 
 from __future__ import annotations
@@ -27,8 +31,18 @@ from flowyml.cost.machines import (
 )
 from flowyml.cost.prices import Catalog, ProviderCatalog, default_catalog
 
-FREE_EXECUTORS = frozenset({"local"})
-_VERTEX = frozenset({"vertex", "vertexai", "vertex_ai", "vertex-ai"})
+# Spellings of a kind other than its flavor's (the GCP program exports ``executor: vertex``).
+_ALIASES = {"vertex": "vertex_ai", "vertexai": "vertex_ai", "vertex-ai": "vertex_ai"}
+
+
+def price_rule(executor_kind: str | None) -> str:
+    """The flavor's price rule of an executor kind (``unpriced`` for a kind no flavor has)."""
+    from flowyml.stacks.flavors import executor_flavor
+
+    kind = (executor_kind or "local").strip().lower()
+    kind = kind.removesuffix("_executor").removesuffix("executor") or "local"
+    found = executor_flavor(_ALIASES.get(kind, kind))
+    return found.price_rule if found is not None else "unpriced"
 
 
 def hourly_price(
@@ -50,8 +64,8 @@ def hourly_price(
         ``Decimal(0)`` for the local executor; ``None`` when the price is unknown (no
         resources declared, unknown machine type, GPU or region).
     """
-    kind = executor_kind.strip().lower().removesuffix("_executor").removesuffix("executor")
-    if kind in FREE_EXECUTORS:
+    rule = price_rule(executor_kind)
+    if rule == "free":
         return Decimal(0)
     if resources is None:
         return None
@@ -60,14 +74,14 @@ def hourly_price(
     gpu_count = int(as_decimal(_field(resources, "gpu_count"), Decimal(0)) or 0)
     if gpu and gpu_count == 0:
         gpu_count = 1
-    prices = (catalog or default_catalog()).provider(_provider(kind, machine, region, catalog))
+    prices = (catalog or default_catalog()).provider(_provider(rule, machine, region, catalog))
     where = region or prices.default_region
     if where not in prices.regions:
         return None
     hourly = _machine_hourly(prices, where, machine, resources, gpu, gpu_count)
     if hourly is None:
         return None
-    if kind in _VERTEX:
+    if rule == "vertex":
         markup = prices.price("vertex", "training-markup")
         if markup is None:
             return None
@@ -124,8 +138,8 @@ def _machine_hourly(
     return hourly
 
 
-def _provider(kind: str, machine: Any, region: str | None, catalog: Catalog | None) -> str:
-    if kind in _VERTEX:
+def _provider(rule: str, machine: Any, region: str | None, catalog: Catalog | None) -> str:
+    if rule == "vertex":
         return "gcp"
     if isinstance(machine, str) and "." in machine:
         return "aws"
@@ -196,9 +210,84 @@ def run_step_costs(
         if stack is None or step.duration is None:
             costs[step.name] = None
             continue
-        executor = getattr(stack, "executor", None)
-        kind = getattr(executor, "kind", "local") if executor is not None else "local"
+        declared = getattr(getattr(stack, "executor", None), "kind", None)
+        kind = getattr(step, "executor", None) or declared or "local"  # where it really ran
         resources = step.resources or getattr(stack, "resources", None)
-        hourly = hourly_price(resources, kind, getattr(stack, "region", None), catalog=catalog)
+        region = getattr(stack, "region", None)
+        rule = price_rule(kind)
+        if rule == "unpriced":
+            hourly = None
+        elif rule == "kubernetes":
+            hourly = node_share_hourly(resources, node_pools(stack), region, catalog=catalog)
+        else:
+            hourly = hourly_price(resources, kind, region, catalog=catalog)
         costs[step.name] = None if hourly is None else step_cost(hourly, step.duration)
     return costs
+
+
+def node_pools(stack: Any) -> list[Any]:
+    """The declared node pools (GKE) or node groups (EKS) of a stack's cluster, if any."""
+    cluster = getattr(stack, "cluster", None)
+    if cluster is None:
+        return []
+    pools = getattr(cluster, "node_pools", None) or getattr(cluster, "node_groups", None) or []
+    return [getattr(pool, "resources", None) for pool in pools]
+
+
+def node_share_hourly(
+    resources: Mapping[str, Any] | Any | None,
+    pools: Iterable[Any],
+    region: str | None = None,
+    *,
+    catalog: Catalog | None = None,
+) -> Decimal | None:
+    """Hourly price of a pod's share of its node: ``max(request / capacity) x node price``.
+
+    The node is the pool that fits the step (its GPU, its ``machine_type``, else the first pool
+    without GPUs). ``None`` when no pool is known, its machine type has no catalogued shape or
+    price, or the step declares no cpu/memory (its requests are then unknown here).
+    """
+    step_gpu = _field(resources, "gpu")
+    machine = _field(resources, "machine_type")
+    cpu = _cpu(_field(resources, "cpu"))
+    memory = _memory_gib(_field(resources, "memory"))
+    if resources is None or (cpu is None and memory is None and not machine):
+        return None
+    candidates = [p for p in pools if p is not None and _field(p, "machine_type")]
+    if step_gpu:
+        from flowyml.cost.machines import gpu_key
+
+        candidates = [
+            p
+            for p in candidates
+            if _field(p, "gpu") and gpu_key(str(_field(p, "gpu"))) == gpu_key(str(step_gpu))
+        ]
+    elif machine:
+        candidates = [p for p in candidates if _field(p, "machine_type") == machine]
+    else:
+        candidates = [p for p in candidates if not _field(p, "gpu")]
+    if not candidates:
+        return None
+    pool = candidates[0]
+    pool_machine = str(_field(pool, "machine_type"))
+    prices = (catalog or default_catalog()).provider(
+        _provider("kubernetes", pool_machine, region, catalog)
+    )
+    entry = machine_entry(prices, pool_machine, region or prices.default_region)
+    node_hourly = hourly_price(pool, "kubernetes", region, catalog=catalog)
+    if entry is None or node_hourly is None or "vcpu" not in entry.attrs:
+        return None
+    if machine == pool_machine and cpu is None and memory is None:
+        return node_hourly  # the whole node
+    shares = [Decimal(0)]
+    if cpu is not None:
+        shares.append(cpu / Decimal(str(entry.attrs["vcpu"])))
+    if memory is not None:
+        shares.append(memory / Decimal(str(entry.attrs["memory_gb"])))
+    gpus = int(as_decimal(_field(resources, "gpu_count"), Decimal(0)) or 0) or (
+        1 if step_gpu else 0
+    )
+    pool_gpus = int(as_decimal(_field(pool, "gpu_count"), Decimal(0)) or 0)
+    if gpus and pool_gpus:
+        shares.append(Decimal(gpus) / pool_gpus)
+    return node_hourly * min(Decimal(1), max(shares))
