@@ -63,11 +63,10 @@ def run(
         chosen = declared if stack_name else None  # else resolved inside, as in Python
         # With --json, stdout holds only the JSON: what steps print goes to stderr (and is
         # still kept as their logs).
-        quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
-        with quiet:
-            from flowyml.runtime.orchestrators.launch import detached
+        from flowyml.runtime.orchestrators.launch import detached
 
-        with detached(detach):
+        quiet = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+        with quiet, detached(detach):
             result = runnable.run(stack=chosen, **({} if runnable is not pipe else raw))
     except KeyboardInterrupt:
         # The runner has recorded the run `cancelled` before re-raising: say where it is.
