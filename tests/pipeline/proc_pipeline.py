@@ -77,17 +77,24 @@ def main() -> None:
 
 
 def _run_until_stopped(p: Pipeline, stack: object, folder: Path) -> None:
-    runs = interrupted = 0
-    stopped = False
-    while not stopped:
-        try:  # an interrupt may land anywhere in here, not only inside the run
-            stopped = (folder / "stop").exists()
+    counts = {"runs": 0, "interrupted": 0}
+
+    def loop() -> None:
+        while not (folder / "stop").exists():
             run_pipeline(p, stack)  # type: ignore[arg-type]
-            runs += 1
+            counts["runs"] += 1
             (folder / "started").touch()
+
+    done = False
+    while not done:
+        # An interrupt may land anywhere, not only inside a run: the loop's own bookkeeping
+        # sits inside this try too, so only these few lines are outside it.
+        try:
+            loop()
+            done = True
         except KeyboardInterrupt:
-            interrupted += 1
-    print(runs, interrupted)
+            counts["interrupted"] += 1
+    print(counts["runs"], counts["interrupted"])
 
 
 if __name__ == "__main__":
