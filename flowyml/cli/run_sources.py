@@ -9,6 +9,7 @@ was never created is skipped: reading never creates one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,8 +135,11 @@ def sources(stack_name: str | None) -> Iterator[RunSource]:
             continue
         try:
             found = open_source(stack, origin)
-        except FlowymlError:
-            continue  # one unreadable store must not hide the others
+        except FlowymlError as exc:  # one unreadable store must not hide the others
+            warnings.warn(
+                f"the runs of stack {stack.name} are not listed: {exc}", UserWarning, stacklevel=2
+            )
+            continue
         if found is None or id(found.bound.metadata_store) in seen:
             continue
         seen.add(id(found.bound.metadata_store))

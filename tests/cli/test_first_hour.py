@@ -411,3 +411,17 @@ def test_shell_completion_of_stack_names_and_run_ids(project: Path) -> None:
     assert complete("flowyml stack describe lo") == ["local"]
     assert complete("flowyml stack preview lo") == ["local"]  # lifecycle commands too
     assert complete("flowyml run x.py --stack ") == ["local"]
+
+
+def test_an_unreadable_other_store_is_a_warning_not_a_failure(project: Path) -> None:
+    (project / "flowyml.yaml").write_text(
+        "default_stack: local\nstacks:\n  local: {type: local}\n"
+        "  other: {type: local, metadata_path: other.db}\n"
+    )
+    (project / "other.db").write_bytes(b"garbage" * 100)
+    assert flowyml(project, "run", str(QUICKSTART)).returncode == 0
+    listed = flowyml(project, "runs", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "quickstart" in listed.stdout
+    assert listed.stderr.startswith("Warning: the runs of stack other are not listed: ")
+    assert "other.db" in listed.stderr and "not a SQLite database" in listed.stderr
