@@ -48,9 +48,11 @@ def list_runs(pipeline_name: str | None, limit: int, stack_name: str | None, as_
     """List recent runs, newest first, with their parameters."""
     from flowyml.cli.render_runs import run_summary_dict, runs_lines
     from flowyml.cli.run_sources import sources
+    from flowyml.runtime.orchestrators.driver import record_unwatched
 
     found = []
     for source in sources(stack_name):
+        record_unwatched(source.bound)  # runs an orchestrator made that nobody followed
         found += source.bound.metadata_store.list_runs(pipeline=pipeline_name, limit=limit)
     found.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
     found = found[:limit]
@@ -76,9 +78,18 @@ def show_run(run_id: str, stack_name: str | None, as_json: bool) -> None:
     DataFrames and arrays by their shape; `flowyml artifacts show RUN STEP` prints one whole.
     """
     from flowyml.cli.render_runs import run_dict
-    from flowyml.cli.run_sources import find_run
+    from flowyml.cli.run_sources import find_run, sources
+    from flowyml.runtime.errors import RunNotFoundError
+    from flowyml.runtime.orchestrators.driver import record_unwatched, refresh
 
-    run, source = find_run(run_id, stack_name)
+    try:
+        run, source = find_run(run_id, stack_name)
+    except RunNotFoundError:  # perhaps a scheduled run no client has recorded yet
+        if not any([record_unwatched(s.bound) for s in sources(stack_name)]):
+            raise
+        run, source = find_run(run_id, stack_name)
+    if run.status.value == "running" and refresh(source.bound, run.run_id) is not None:
+        run = source.bound.metadata_store.get_run(run.run_id)  # brought up to date
     costs = step_costs(run)
     if as_json:
         echo_json(run_dict(run, costs))

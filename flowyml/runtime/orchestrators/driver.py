@@ -40,6 +40,8 @@ __all__ = [
     "engine_for",
     "is_orchestrated",
     "orchestrator_kind",
+    "record_unwatched",
+    "refresh",
     "run_orchestrated",
 ]
 
@@ -274,6 +276,17 @@ def refresh(bound: Any, run_id: str) -> RunRecord | None:
                 engine_state = None
         return sync_run(bound, pipeline, run_id, engine_state=engine_state)
     return None
+
+
+def record_unwatched(bound: Any) -> bool:
+    """Record the orchestrated runs ``bound``'s artifact store holds that are not final in its
+    metadata store yet (``runs list`` / ``runs show``); True when any was. A stack without an
+    orchestrator costs nothing here."""
+    if not is_orchestrated(bound):
+        return False
+    from flowyml.runtime.orchestrators.record import sync_stack
+
+    return bool(sync_stack(bound))
 
 
 def _result(bound: Any, pipeline: str, run_id: str) -> Any:

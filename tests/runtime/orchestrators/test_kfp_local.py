@@ -122,3 +122,27 @@ def test_flowyml_cache_serves_an_unchanged_step_on_the_next_orchestrated_run(
     cached_total = {s.name: s for s in second.steps}["total"]
     assert cached_total.cached and cached_total.cache_key is not None
     assert cached_total.outputs == {s.name: s for s in first.steps}["total"].outputs
+
+
+def test_runs_list_and_show_record_a_run_no_client_watched(project: Path) -> None:
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from flowyml.cli.main import cli
+
+    stack = kubeflow_stack(project)
+    data = {"stacks": {"kfp": {k: v for k, v in stack.to_dict().items() if k != "name"}}}
+    (project / "flowyml.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    _run_locally(project, "orchestrated")  # nobody syncs it
+    listed = CliRunner().invoke(cli, ["runs", "list", "--stack", "kfp", "--json"])
+    assert listed.exit_code == 0, listed.output
+    (run,) = json.loads(listed.output)
+    assert run["status"] == "completed" and run["pipeline"] == "orchestrated"
+    shown = CliRunner().invoke(
+        cli, ["runs", "show", run["run_id"][:12], "--stack", "kfp", "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    steps = json.loads(shown.output)["steps"]
+    assert [s["status"] for s in steps] == ["completed"] * 4
