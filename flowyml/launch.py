@@ -32,6 +32,7 @@ def bind_for_run(
         FlowymlError: a stack cannot be resolved, bound or prepared (one line, nothing run).
     """
     from flowyml.runtime.binding import bind_stack, require_runnable
+    from flowyml.runtime.executors.remote import check_steps
     from flowyml.runtime.submission import prepare_submission
     from flowyml.stacks.registry import resolve_stack
 
@@ -57,18 +58,9 @@ def bind_for_run(
                 inv.step for inv in pipeline.dag if routes.get(inv.name, declared.name) == name
             ]
             if steps:
-                _check_steps(runtime, steps)
+                check_steps(runtime, steps)  # the executor's refusals, before any build
                 bound[name] = prepare_submission(runtime, steps, progress=progress)
     return bound[declared.name], {inv: bound[name] for inv, name in routes.items()}
-
-
-def _check_steps(runtime: Any, steps: list[Any]) -> None:
-    """The executor's own refusals (GPU type, machine type, cluster access) before any build."""
-    from flowyml.runtime.executors import load_runtime
-
-    check = getattr(load_runtime(runtime.executor_flavor), "check", None)
-    if check is not None:
-        check(runtime, steps)
 
 
 def run(pipeline: Any, stack: Any = None, params: Mapping[str, Any] | None = None) -> Any:

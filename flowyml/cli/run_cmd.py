@@ -29,8 +29,18 @@ from flowyml.cli.completion import complete_stack_names
     is_flag=True,
     help="With an orchestrator: return once the run is submitted (see it with `runs show`).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Build and submit nothing: print each step's submission and the run's estimated cost.",
+)
 def run(
-    target: str, stack_name: str | None, params: tuple[str, ...], as_json: bool, detach: bool
+    target: str,
+    stack_name: str | None,
+    params: tuple[str, ...],
+    as_json: bool,
+    detach: bool,
+    dry_run: bool,
 ) -> None:
     """Run the pipeline defined in FILE (name it with FILE:PIPELINE when there are several).
 
@@ -57,6 +67,16 @@ def run(
         if misuse is None:
             raise
         raise misuse from exc
+    if dry_run:
+        from flowyml.runtime.dryrun import dry_run as plan_run
+        from flowyml.runtime.dryrun import render_dry_run
+
+        planned = plan_run(runnable, stack=declared if stack_name else None)
+        if as_json:
+            echo_json(planned.to_dict())
+        else:
+            term.echo(render_dry_run(planned))
+        return
     if not as_json:
         _show_progress()
     try:

@@ -117,7 +117,7 @@ def verdict(
         )
     reclaimed = _reclaimed(pod)
     if reclaimed is not None:
-        return Verdict("failed", f"step '{step}': {reclaimed}", code)
+        return Verdict("failed", f"Preempted: step '{step}': {reclaimed}", code)
     if _get(pod, "status", "reason") == "Evicted":
         message = _get(pod, "status", "message") or "no message"
         return Verdict("failed", f"Evicted: step '{step}''s pod was evicted: {message}", code)
@@ -147,11 +147,8 @@ def _reclaimed(pod: Mapping[str, Any] | None) -> str | None:
         return None
     message = (disruption or {}).get("message") or _get(pod, "status", "message") or reason
     node = _get(pod, "spec", "nodeName")
-    where = f" on node {node}" if node else ""
-    return (
-        f"Preempted: the pod's node{where} was reclaimed or shut down "
-        f"(spot/preemptible capacity?): {message}"
-    )
+    where = f" {node}" if node else ""
+    return f"its pod's node{where} was reclaimed or shut down (spot/preemptible?): {message}"
 
 
 def _stuck(

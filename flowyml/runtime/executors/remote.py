@@ -33,6 +33,7 @@ __all__ = [
     "PASSTHROUGH_ENV",
     "LineEcho",
     "build_task",
+    "check_steps",
     "first_line",
     "keep_tail",
     "public_options",
@@ -107,6 +108,20 @@ class _StepView:
     def __init__(self, attempt: StepAttempt) -> None:
         self.func = attempt.func
         self.name = attempt.step
+
+
+def check_steps(bound: Any, steps: Any) -> None:
+    """Run the executor's own refusals for ``steps`` (GPU type, machine type, cluster access),
+    before any image is built: the runtime module's ``check(bound, steps)``, when it has one.
+
+    Raises:
+        BindingError: one line saying what cannot run and how to fix it.
+    """
+    from flowyml.runtime.executors import load_runtime
+
+    check = getattr(load_runtime(bound.executor_flavor), "check", None)
+    if check is not None:
+        check(bound, steps)
 
 
 def build_task(attempt: StepAttempt, submission: Submission, store: Any) -> StepTask:

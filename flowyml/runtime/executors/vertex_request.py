@@ -78,8 +78,14 @@ def custom_job(
 
 
 def job_dict(job: Any) -> dict[str, Any]:
-    """A CustomJob as the JSON the REST API takes (camelCase; for dry runs and tests)."""
+    """A CustomJob as the JSON the REST API takes (camelCase, enums by name, set fields only)."""
+    import json
+
     from google.cloud.aiplatform_v1 import types
 
-    data: dict[str, Any] = types.CustomJob.to_dict(job, use_integers_for_enums=False)
+    data: dict[str, Any] = json.loads(
+        types.CustomJob.to_json(
+            job, use_integers_for_enums=False, always_print_fields_with_no_presence=False
+        )
+    )
     return data
