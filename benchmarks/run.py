@@ -341,6 +341,9 @@ def main() -> None:
     import orchestrator_bench  # benchmarks/orchestrator_bench.py: compile, kfp.local overhead
 
     rows += [Row(**row) for row in orchestrator_bench.rows(n)]
+    import kubernetes_bench  # benchmarks/kubernetes_bench.py: Kubernetes driver overhead, fan-out
+
+    rows += [Row(**row) for row in kubernetes_bench.rows(n)]
     if args.install:
         rows += install_rows()
     print(f"Machine: {machine()}")

@@ -61,8 +61,11 @@ __all__ = ["KubernetesStrategy", "check", "create", "job_for"]
 KIND = "kubernetes"
 PENDING_TIMEOUT = 300.0
 """Seconds a step's pod may wait to be scheduled (or its Job for a pod) before it fails."""
-POLL = 0.25
-"""Seconds between two looks at the run's Jobs and pods."""
+POLL = 1.0
+"""Most seconds between two looks at the run's Jobs and pods."""
+FIRST_LOOK = 0.01
+"""Seconds before the first look after a change; times BACKOFF after each quiet look, up to POLL."""
+BACKOFF = 1.25
 LABEL_JOB = "flowyml.org/job"
 _SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|CONNECTION_STRING)", re.I)
 
@@ -193,6 +196,8 @@ class KubernetesStrategy:
         self._creator = ThreadPoolExecutor(max_workers=8, thread_name_prefix="flowyml-k8s-create")
         self._watcher: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._wake = threading.Event()  # set when a Job was created: look now
+        self._changed = False
         self.api_seconds = 0.0  # time spent in API calls (create, list, delete): the benchmark's
 
     # -- submitting ---------------------------------------------------------------------------
@@ -259,6 +264,9 @@ class KubernetesStrategy:
             )
             self._timed(self._batch.create_namespaced_job, self._namespace, body)
             tracked.created_ok = True
+            with self._lock:
+                self._changed = True
+            self._wake.set()
         except Exception as exc:
             self._finish(
                 future,
@@ -300,19 +308,29 @@ class KubernetesStrategy:
         ]
 
     def _watch(self) -> None:
+        # Quick looks right after something changed (a Job created, a pod started or ended),
+        # backing off to `poll`: short steps end promptly, long ones cost few API calls.
+        quick = FIRST_LOOK
         while not self._stopped.is_set():
             with self._lock:
                 live = {f: t for f, t in self._tracked.items() if t.created_ok and not t.abandoned}
                 if not self._tracked:
                     self._watcher = None
                     return
+                if self._changed:
+                    self._changed = False
+                    quick = FIRST_LOOK
             if live:
                 # A flaky API call: look again next time.
                 with contextlib.suppress(Exception):
-                    self._look(live)
-            self._stopped.wait(self._poll)
+                    if self._look(live):
+                        quick = FIRST_LOOK
+            self._wake.wait(min(self._poll, quick))
+            self._wake.clear()
+            quick *= BACKOFF
 
-    def _look(self, live: Mapping[Future[Outcome], _Tracked]) -> None:
+    def _look(self, live: Mapping[Future[Outcome], _Tracked]) -> bool:
+        """One look at the run's Jobs and pods; True when an attempt started or ended."""
         runs = {t.attempt.run_id for t in live.values()}
         jobs: dict[str, dict[str, Any]] = {}
         pods: dict[str, dict[str, Any]] = {}
@@ -324,6 +342,7 @@ class KubernetesStrategy:
                 if owner:
                     pods[owner] = item
         now = time.monotonic()
+        changed = False
         for future, tracked in live.items():
             job, pod = jobs.get(tracked.name), pods.get(tracked.name)
             if pod is not None:
@@ -331,6 +350,7 @@ class KubernetesStrategy:
                 tracked.pod = pod["metadata"]["name"]
                 if tracked.started is None and pod_started(pod):
                     tracked.started = now
+                    changed = True
                     self._follow_logs(tracked)
             found = verdict(
                 job,
@@ -351,6 +371,8 @@ class KubernetesStrategy:
                 ).start()
                 with self._lock:
                     tracked.abandoned = True  # no more looks: it is being collected
+                changed = True
+        return changed
 
     # -- logs ---------------------------------------------------------------------------------
 
@@ -445,13 +467,13 @@ class KubernetesStrategy:
     ) -> None:
         tracked.finished.set()
         if delete:
-            self._delete_job(tracked.name)
+            self._delete_job(tracked.name, tracked.pod)
         with self._lock:
             self._tracked.pop(future, None)
         if not future.done():
             future.set_result(outcome)
 
-    def _delete_job(self, name: str) -> None:
+    def _delete_job(self, name: str, pod: str | None = None) -> None:
         from kubernetes.client import V1DeleteOptions
 
         with contextlib.suppress(Exception):  # already gone is fine
@@ -463,22 +485,25 @@ class KubernetesStrategy:
             )
         # Pods go with their Job (background propagation); deleted here too so none outlives
         # the run on a cluster whose garbage collector lags.
-        with contextlib.suppress(Exception):
-            pods = self._timed(
-                self._core.list_namespaced_pod,
-                self._namespace,
-                label_selector=f"{LABEL_JOB}={name}",
-                _preload_content=False,
-            )
-            for pod in json.loads(pods.data).get("items") or []:
-                if (pod["metadata"].get("labels") or {}).get(LABEL_JOB) == name:
-                    with contextlib.suppress(Exception):
-                        self._timed(
-                            self._core.delete_namespaced_pod,
-                            pod["metadata"]["name"],
-                            self._namespace,
-                            grace_period_seconds=0,
-                        )
+        names = [pod] if pod else []
+        if not names:
+            with contextlib.suppress(Exception):
+                found = self._timed(
+                    self._core.list_namespaced_pod,
+                    self._namespace,
+                    label_selector=f"{LABEL_JOB}={name}",
+                    _preload_content=False,
+                )
+                names = [
+                    p["metadata"]["name"]
+                    for p in json.loads(found.data).get("items") or []
+                    if (p["metadata"].get("labels") or {}).get(LABEL_JOB) == name
+                ]
+        for each in names:
+            with contextlib.suppress(Exception):
+                self._timed(
+                    self._core.delete_namespaced_pod, each, self._namespace, grace_period_seconds=0
+                )
 
     # -- the loop's side ----------------------------------------------------------------------
 
@@ -497,6 +522,7 @@ class KubernetesStrategy:
 
     def shutdown(self) -> None:
         self._stopped.set()
+        self._wake.set()
         with self._lock:
             tracked = list(self._tracked.values())
             self._tracked.clear()
