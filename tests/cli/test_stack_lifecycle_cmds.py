@@ -126,9 +126,19 @@ def test_a_held_lock_fails_in_one_line_after_the_timeout(project: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def _unprotect(project: Path, filename: str) -> None:
+    """Turn the shipped stack's database deletion protection off (a destroy can then start)."""
+    path = project / "stacks" / filename
+    text = path.read_text()
+    assert "deletion_protection: true" in text
+    path.write_text(text.replace("deletion_protection: true", "deletion_protection: false"))
+
+
 @pytest.mark.skipif(pulumi_cli_available(), reason="the Pulumi CLI is installed here")
 @pytest.mark.parametrize("command", ["up", "destroy", "refresh"])
 def test_cloud_lifecycle_without_pulumi_is_one_line(project: Path, command: str) -> None:
+    if command == "destroy":  # else refused first for its protected database (tested below)
+        _unprotect(project, "production.yaml")
     args = (command, "production") if command == "refresh" else (command, "production", "--yes")
     result = _run(project, *args)
     assert result.returncode == 1
@@ -332,6 +342,7 @@ def test_destroy_lists_what_goes_and_flags_data(
 
     for var in ("GCP_REGION", "GCP_PROJECT_ID", "GCP_BUCKET", "AWS_REGION", "AWS_BUCKET"):
         monkeypatch.delenv(var, raising=False)
+    _unprotect(project, {"production": "production.yaml", "aws-prod": "aws.yaml"}[stack_name])
     resources = _recorded_checkpoint(project, stack_name)
     monkeypatch.setenv("FLOWYML_PROJECT_DIR", str(project))
     engine = _CheckpointEngine()
