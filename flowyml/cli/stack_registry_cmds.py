@@ -162,12 +162,14 @@ def validate_cmd(name: str, as_json: bool) -> None:
     Literal credentials in a config file, and ${VAR} secrets set to an empty value, are
     warnings (the stack stays valid).
     """
+    from flowyml.provision.preflight import preflight_problems
     from flowyml.stacks.errors import StackError
     from flowyml.stacks.registry import StackRegistry
 
     term.route_warnings()
     stack = StackRegistry().get_stack(name)
-    problems = stack.validate(raise_on_error=False)
+    # The same checks `stack preview` / `stack up` run first: validation + provider capabilities.
+    problems = preflight_problems(stack)
     if as_json:
         echo_json(
             {

@@ -318,3 +318,17 @@ def test_register_writes_all_stacks_or_none(project: Path, tmp_path: Path) -> No
         "ok-one",
         "with-secret",
     ]
+
+
+def test_validate_reports_what_the_provider_cannot_build(tmp_path: Path) -> None:
+    """`stack validate` runs the same checks as `stack preview`: Vertex AI on an AWS stack."""
+    (tmp_path / "flowyml.yaml").write_text(
+        "stacks:\n"
+        "  aws-vertex:\n"
+        "    type: aws\n"
+        "    s3_bucket: bkt-1\n"
+        "    executor: {kind: vertex_ai, project_id: my-project}\n"
+    )
+    proc = flowyml(tmp_path, "stack", "validate", "aws-vertex")
+    assert proc.returncode != 0
+    assert "executor: the aws program cannot build it: Vertex AI" in proc.stdout
