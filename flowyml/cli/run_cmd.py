@@ -110,6 +110,8 @@ def run(
         lines = show_lines(record, source, costs, tracebacks=bool(ctx_obj.get("debug")))
         term.echo(lines)
         click.echo(f"\nSee it again with: flowyml runs show {record.run_id[:12]}")
+    if detach and record.status.value == "running":
+        return  # submitted, not finished: `runs show` brings it up to date
     if not result.ok:
         click.echo(
             f"Error: {failure_line(record)} "

@@ -22,19 +22,24 @@ NO_IMAGE = "python3"
 
 
 class _RunsOn:
-    """The stack declaration, seen as if its executor were ``kind`` (for the image rules)."""
+    """The bound stack's declaration, seen as if its executor were ``kind`` (for the image
+    rules), with the registry and artifact store the binding already resolved from outputs."""
 
-    def __init__(self, declaration: Any, kind: str) -> None:
-        self._declaration = declaration
-        self.executor = _Kind(kind)
+    def __init__(self, bound: Any, kind: str) -> None:
+        self._declaration = bound.declaration
+        self.executor = _Value(kind=kind)
+        self.needs_provisioning = False  # bound: its outputs are already read
+        registry = bound.registry_uri
+        self.container_registry = _Value(uri=registry) if registry else None
+        self.artifact_store = _Value(uri=bound.artifact_store.root_uri)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._declaration, name)
 
 
-class _Kind:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+class _Value:
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
 
 
 def task_machine(bound: Any) -> str:
@@ -70,9 +75,7 @@ def prepare(
     kind = task_machine(bound)
     if kind == "local":
         return bound.with_submission(Submission(image=NO_IMAGE, code_uri=code_uri, code_root=root))
-    made = stack_image(
-        _RunsOn(bound.declaration, kind), project_dir=project_dir(), build=build, progress=say
-    )
+    made = stack_image(_RunsOn(bound, kind), project_dir=project_dir(), build=build, progress=say)
     if build:
         assert made.image is not None  # stack_image builds for every kind but local
         image, environment, built = (

@@ -237,3 +237,67 @@ def test_a_schedule_is_created_listed_deleted_and_its_unwatched_run_is_recorded(
     assert [r.run_id for r in bound.metadata_store.list_runs()] == [record.run_id]
     engine.delete_schedule(name)
     assert engine.list_schedules() == []
+
+
+def test_a_provisioned_gcp_stack_submits_as_its_runner_service_account(
+    project: Path, gcs_emulator: Any, step_image: str, vertex: fake_vertex.FakeVertex
+) -> None:
+    from flowyml.core.outputs import (
+        ARTIFACT_URI,
+        METADATA_URL,
+        PROJECT_ID,
+        REGISTRY_URI,
+        SERVICE_ACCOUNT,
+        StackOutputs,
+    )
+    from flowyml.stacks.gcp import GCPStack
+
+    bucket = gcs_emulator.new_bucket()
+    runner = "flowyml-runner@my-project-123.iam.gserviceaccount.com"
+    stack = GCPStack(
+        "prod",
+        project_id="my-project-123",
+        region="europe-west4",
+        bucket_name=bucket,
+        docker=DockerConfig(image=step_image),
+    )
+    outputs = StackOutputs(
+        stack="prod",
+        values={
+            ARTIFACT_URI: f"gs://{bucket}/artifacts",
+            METADATA_URL: f"sqlite:///{project / 'prod.db'}",
+            REGISTRY_URI: "europe-west4-docker.pkg.dev/my-project-123/flowyml",
+            SERVICE_ACCOUNT: runner,
+            PROJECT_ID: "my-project-123",
+        },
+        secrets=frozenset({METADATA_URL}),
+        engine="emulated",
+    )
+    bound = bind_stack(stack, outputs)
+    result = run_orchestrated(load_pipeline("pipelines.py:orchestrated"), bound, detach=True)
+    path, job = _created(vertex)
+    assert urlsplit(path).path == "/v1/projects/my-project-123/locations/europe-west4/pipelineJobs"
+    assert job["serviceAccount"] == runner
+    assert job["runtimeConfig"]["gcsOutputDirectory"] == f"gs://{bucket}/artifacts/_vertex"
+    assert job["labels"]["flowyml-stack"] == "prod"
+    assert bound.metadata_store.get_run(result.run_id).stack == "prod"
+
+
+def test_flowyml_run_detach_prints_the_recorded_run(
+    project: Path, stack: Stack, vertex: fake_vertex.FakeVertex
+) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from flowyml.cli.main import cli
+
+    data = {"stacks": {"vtx": {k: v for k, v in stack.to_dict().items() if k != "name"}}}
+    (project / "flowyml.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    done = CliRunner().invoke(
+        cli, ["run", "pipelines.py:orchestrated", "--stack", "vtx", "--detach", "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    printed = json.loads(done.output)
+    assert printed["status"] == "running" and printed["stack"] == "vtx"
+    (handle,) = vertex.jobs
+    assert handle.endswith(f"/pipelineJobs/orchestrated-{printed['run_id'][:12]}")
