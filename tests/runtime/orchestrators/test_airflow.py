@@ -149,3 +149,62 @@ def test_airflow_retries_a_failed_attempt_and_both_attempts_are_kept(
     assert flaky_step.status is StepStatus.COMPLETED
     assert flaky_step.attempts == 2
     assert bound.artifact_store.load(flaky_step.outputs["output"]) == "second attempt worked"
+
+
+@pytest.mark.parametrize(
+    ("executor", "operator"),
+    [("docker", "DockerOperator"), ("kubernetes", "KubernetesPodOperator")],
+)
+def test_container_operators_parse_with_their_providers(
+    project: Path, airflow: tuple[Path, dict[str, str]], executor: str, operator: str
+) -> None:
+    """A Docker executor gets DockerOperator tasks, a Kubernetes one KubernetesPodOperator tasks
+    (the providers `.ci/run` installs beside Airflow), in the stack's image and limits."""
+    from flowyml.stacks.components import (
+        DockerConfig,
+        DockerExecutor,
+        GCRContainerRegistry,
+        KubernetesExecutor,
+    )
+
+    declared = DockerExecutor() if executor == "docker" else KubernetesExecutor(namespace="ml")
+    stack = airflow_stack(
+        project,
+        executor=declared,
+        docker=DockerConfig(image="gcr.io/my-project/steps:1"),
+        container_registry=GCRContainerRegistry(uri="gcr.io/my-project"),
+    )
+    compiled = compile_pipeline(
+        load_pipeline("pipelines.py:orchestrated"),
+        bind_stack(stack),
+        project.parent / "dags" / "flowyml_orchestrated.py",
+        build=False,
+    )
+    binary, env = airflow
+    script = (
+        "import json\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag({str(compiled.artifact.parent)!r})\n"
+        "dag = bag.dags.get('flowyml_orchestrated')\n"
+        "def limits(t):\n"
+        "    r = getattr(t, 'container_resources', None)\n"
+        "    return dict(r.limits) if r is not None and r.limits else None\n"
+        "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},\n"
+        "  'tasks': {t.task_id: {'type': type(t).__name__, 'image': getattr(t, 'image', None),\n"
+        "    'ns': getattr(t, 'namespace', None), 'limits': limits(t)} for t in dag.tasks}\n"
+        "  if dag else None}))\n"
+    )
+    done = subprocess.run(
+        [str(binary.parent / "python"), "-c", script], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    parsed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert parsed["errors"] == {}
+    tasks = parsed["tasks"]
+    assert {t["type"] for t in tasks.values()} == {operator}
+    assert {t["image"] for t in tasks.values()} == {"gcr.io/my-project/steps:1"}
+    if executor == "kubernetes":
+        assert tasks["scale"]["ns"] == "ml"
+        assert tasks["scale"]["limits"] == {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}
