@@ -58,3 +58,15 @@ with Pipeline("failing", enable_cache=False) as failing:
 
 with Pipeline("cached", enable_cache=True) as cached:
     total(load())
+
+
+@step(timeout=1)
+def stuck() -> int:
+    import time
+
+    time.sleep(20)
+    return 0
+
+
+with Pipeline("timing_out", enable_cache=False) as timing_out:
+    stuck()

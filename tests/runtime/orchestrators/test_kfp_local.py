@@ -146,3 +146,16 @@ def test_runs_list_and_show_record_a_run_no_client_watched(project: Path) -> Non
     assert shown.exit_code == 0, shown.output
     steps = json.loads(shown.output)["steps"]
     assert [s["status"] for s in steps] == ["completed"] * 4
+
+
+def test_the_step_timeout_is_enforced_inside_the_task(project: Path) -> None:
+    """KFP v2 has no per-task timeout: the entrypoint enforces the step's own."""
+    import time
+
+    started = time.monotonic()
+    bound, _ = _run_locally(project, "timing_out")
+    assert time.monotonic() - started < 15  # the 20 s step was stopped after its 1 s
+    (run,) = sync_stack(bound)
+    (step,) = bound.metadata_store.get_run(run.run_id).steps
+    assert step.status is StepStatus.FAILED
+    assert "TimeoutError: step 'stuck' ran over its timeout of 1 s" in (step.error or "")
