@@ -66,9 +66,13 @@ def handle_misuse(exc: Exception, path: Path) -> PipelineLoadError | None:
 
     Returns ``None`` when ``exc`` is something else.
     """
+    from flowyml.pipeline.errors import StepOutputUsedAsValueError
+
+    line = _line_in(path, traceback.extract_tb(exc.__traceback__))
+    if isinstance(exc, StepOutputUsedAsValueError):  # the pipeline layer's own explanation
+        return PipelineLoadError(f"{path}{line}: {exc.message}", hint=exc.hint)
     if not isinstance(exc, TypeError) or "OutputHandle" not in str(exc):
         return None
-    line = _line_in(path, traceback.extract_tb(exc.__traceback__))
     return PipelineLoadError(
         f"{path}{line}: a step output is used as a value in the pipeline body. While a pipeline "
         "is declared, calling a step returns a handle to its future output, not the value, so "
@@ -102,7 +106,10 @@ def load_pipeline(target: str) -> Any:
     try:
         with _no_runs_while_importing(path):
             spec.loader.exec_module(module)
-    except FlowymlError:
+    except FlowymlError as exc:
+        misuse = handle_misuse(exc, path)
+        if misuse is not None:
+            raise misuse from exc
         raise
     except Exception as exc:
         misuse = handle_misuse(exc, path)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING, Any
 
-from flowyml.pipeline.errors import PipelineDefinitionError
+from flowyml.pipeline.errors import PipelineDefinitionError, StepOutputUsedAsValueError
 
 if TYPE_CHECKING:
     from flowyml.pipeline.step import Step
@@ -48,6 +48,20 @@ class OutputHandle:
             "declared, so it cannot be used in an if or a boolean test.",
             hint="branch inside a step instead of in the pipeline body.",
         )
+
+    def _as_value(self, *_: object) -> Any:
+        raise StepOutputUsedAsValueError(
+            f"the output of step '{self.invocation}' is used as a value in the pipeline body, "
+            "but while a pipeline is declared a step call returns a handle to its future output, "
+            "not the value: arithmetic, comparisons, indexing and unpacking on it cannot work.",
+            hint="do the computation inside a step: pass the output to a @step function that "
+            "computes and returns the result.",
+        )
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _as_value
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _as_value
+    __pow__ = __rpow__ = __neg__ = __abs__ = __lt__ = __le__ = __gt__ = __ge__ = _as_value
+    __getitem__ = __iter__ = __len__ = __float__ = __int__ = _as_value
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,13 @@ class PipelineDefinitionError(PipelineError):
     """A pipeline or step is declared or called in a way that cannot build a DAG."""
 
 
+class StepOutputUsedAsValueError(PipelineDefinitionError, TypeError):
+    """A step's output (an ``OutputHandle``) was used as a value in the pipeline body.
+
+    Also a ``TypeError``, as the operation would have raised without flowyml's explanation.
+    """
+
+
 class PipelineParameterError(PipelineError):
     """A parameterised pipeline was given a parameter it does not declare."""
 

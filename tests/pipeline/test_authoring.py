@@ -198,3 +198,32 @@ def test_pipeline_decorator_with_options() -> None:
 def test_bad_step_options(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(PipelineDefinitionError, match=match):
         step(**kwargs)(lambda: 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda h: h + 1,
+        lambda h: 2 * h,
+        lambda h: h["key"],
+        lambda h: h > 3,
+        lambda h: list(h),
+    ],
+    ids=["add", "rmul", "index", "compare", "unpack"],
+)
+def test_using_a_step_output_as_a_value_in_the_body_is_explained(
+    use: Callable[..., object],
+) -> None:
+    from flowyml.pipeline.errors import StepOutputUsedAsValueError
+
+    @step
+    def make() -> int:
+        return 1
+
+    with (
+        pytest.raises(StepOutputUsedAsValueError, match="inside a step") as caught,
+        Pipeline("misuse"),
+    ):
+        use(make())
+    assert isinstance(caught.value, TypeError)  # what the operation would have raised
+    assert "the output of step 'make'" in str(caught.value)
