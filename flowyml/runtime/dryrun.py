@@ -192,6 +192,15 @@ def dry_run(pipeline: Any, stack: Any = None) -> DryRun:
     from flowyml.stacks.registry import resolve_stack
 
     declared = resolve_stack(stack, getattr(pipeline, "stack", None))
+    orchestrator = str(getattr(getattr(declared, "orchestrator", None), "kind", None) or "none")
+    if orchestrator != "none":
+        from flowyml.runtime.errors import BindingError
+
+        raise BindingError(
+            f"stack {declared.name} hands the whole pipeline to its {orchestrator} orchestrator, "
+            "whose submission a dry run does not show",
+            hint=f"see what it would submit with `flowyml compile FILE --stack {declared.name}`",
+        )
     bound: dict[str, Any] = {declared.name: bind_stack(declared)}
     routes: dict[str, str] = {}
     for inv in pipeline.dag:
