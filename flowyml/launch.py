@@ -53,13 +53,12 @@ def bind_for_run(
     for runtime in bound.values():
         require_runnable(runtime)
     for name, runtime in list(bound.items()):
+        steps = [inv.step for inv in pipeline.dag if routes.get(inv.name, declared.name) == name]
+        if not steps:
+            continue
+        check_steps(runtime, steps)  # the executor's refusals and warnings, before any build
         if runtime.remote:
-            steps = [
-                inv.step for inv in pipeline.dag if routes.get(inv.name, declared.name) == name
-            ]
-            if steps:
-                check_steps(runtime, steps)  # the executor's refusals, before any build
-                bound[name] = prepare_submission(runtime, steps, progress=progress)
+            bound[name] = prepare_submission(runtime, steps, progress=progress)
     return bound[declared.name], {inv: bound[name] for inv, name in routes.items()}
 
 

@@ -172,3 +172,12 @@ def test_vertex_on_another_provider_is_a_capability_problem_read_from_the_flavor
     assert ("vertex-ai", "executor") in found
     plain = AWSStack("aws-plain", s3_bucket="bkt-1")
     assert ("vertex-ai", "executor") not in [(i.feature, p) for i, p in find_unsupported(plain)]
+
+
+def test_a_gpu_step_on_the_local_executor_is_warned_about_and_still_runs(tmp_path: Path) -> None:
+    gpu_step = step(resources={"gpu": "nvidia-l4", "gpu_count": 1})(mark.func)
+    with Pipeline("gpu_here") as p:
+        gpu_step()
+    with pytest.warns(UserWarning, match=r"asks for 1 GPU\(s\) \(nvidia-l4\).*allocates no GPU"):
+        result = p.run(stack=_stack(tmp_path, "here"))
+    assert result.steps["mark"].status is StepStatus.COMPLETED

@@ -215,6 +215,31 @@ class ProcessStrategy:
                 proc.join()
 
 
+def check(bound: Any, steps: Any) -> None:
+    """Warn (once per step) about resources this machine's threads cannot honour: GPUs.
+
+    CPU and memory on the local executor are recorded, as always; a GPU request is not
+    allocated here, and a step that needs one would find none, so flowyml says so.
+    """
+    import warnings
+
+    defaults = getattr(bound.declaration, "resources", None)
+    for step in steps:
+        res = step.resources_dict() or (
+            defaults.model_dump(mode="json", exclude_none=True) if defaults is not None else {}
+        )
+        if res.get("gpu") or res.get("gpu_count"):
+            count = int(res.get("gpu_count") or 1)
+            what = f"{count} GPU(s)" + (f" ({res['gpu']})" if res.get("gpu") else "")
+            warnings.warn(
+                f"step '{step.name}' asks for {what}, but stack {bound.name} runs it on the "
+                "local executor, which allocates no GPU: it runs on this machine as it is "
+                "(give the step a stack with a GPU executor: docker, kubernetes or vertex_ai)",
+                UserWarning,
+                stacklevel=2,
+            )
+
+
 def create(bound: Any, max_workers: int, use_processes: bool = False) -> Any:
     """The local strategy of ``bound``: its declared workers and process mode win."""
     workers = bound.max_workers or max_workers
