@@ -338,6 +338,9 @@ def main() -> None:
     import image_bench  # benchmarks/image_bench.py: image check when nothing changed
 
     rows += [Row(**row) for row in image_bench.rows(n)]
+    import container_bench  # benchmarks/container_bench.py: steps in containers, run start-up
+
+    rows += [Row(**row) for row in container_bench.rows(n)]
     import orchestrator_bench  # benchmarks/orchestrator_bench.py: compile, kfp.local overhead
 
     rows += [Row(**row) for row in orchestrator_bench.rows(n)]
