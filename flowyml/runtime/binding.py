@@ -35,12 +35,12 @@ from flowyml.core.outputs import ARTIFACT_URI, METADATA_URL, REGISTRY_URI, Stack
 from flowyml.runtime.artifacts import FsspecArtifactStore
 from flowyml.runtime.errors import BindingError, StackNotProvisionedError
 from flowyml.runtime.executors import load_runtime, resolve_executor_flavor
-from flowyml.runtime.metadata import SqlMetadataStore
 from flowyml.runtime.storage_options import storage_options_for
 from flowyml.stacks.flavors import Flavor, executor_flavor, flavor
 
 if TYPE_CHECKING:
     from flowyml.pipeline.executors import StepExecutor
+    from flowyml.runtime.metadata import SqlMetadataStore
     from flowyml.stacks.base import Stack
 
 CLOUDSQL_SOCKET_DIR_ENV = "FLOWYML_CLOUDSQL_SOCKET_DIR"
@@ -207,6 +207,10 @@ def artifact_store_for(uri: str, declaration: Any = None) -> FsspecArtifactStore
 
 def metadata_store_for(url: str) -> SqlMetadataStore:
     """The process-wide metadata store for ``url`` (opened and migrated on first use)."""
+    # SQLAlchemy is imported with the first store, not with binding: compiling a pipeline or
+    # reading an artifact binds artifact stores only.
+    from flowyml.runtime.metadata import SqlMetadataStore
+
     with _lock:
         store = _metadata_stores.get(url)
         if store is None:
