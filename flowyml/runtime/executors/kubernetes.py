@@ -466,12 +466,14 @@ class KubernetesStrategy:
         self, future: Future[Outcome], tracked: _Tracked, outcome: Outcome, *, delete: bool = True
     ) -> None:
         tracked.finished.set()
-        if delete:
-            self._delete_job(tracked.name, tracked.pod)
         with self._lock:
             self._tracked.pop(future, None)
         if not future.done():
             future.set_result(outcome)
+        # Cleanup after the outcome: the loop moves on meanwhile; shutdown deletes whatever of
+        # the run is still there, so nothing outlives the run either way.
+        if delete:
+            self._delete_job(tracked.name, tracked.pod)
 
     def _delete_job(self, name: str, pod: str | None = None) -> None:
         from kubernetes.client import V1DeleteOptions
