@@ -224,3 +224,26 @@ def test_a_gpu_step_on_a_cluster_without_gpu_pools_is_refused_before_anything_ru
     assert _cluster_problem(with_gpu, {"gpu": "nvidia-tesla-t4", "gpu_count": 1}) is None
     assert _cluster_problem(with_gpu, {"gpu": "nvidia-l4", "gpu_count": 1}) is not None
     assert BindingError  # the refusal type check() raises (tested end to end in test_bind_checks)
+
+
+def test_a_job_deleted_by_someone_else_fails_the_step_instead_of_hanging(cluster: Cluster) -> None:
+    pipeline = load_pipeline("k8s_pipelines.py:long")
+
+    def delete_once_running() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            running = [p for p in cluster.kubelet.pods.values() if p.phase == "Running"]
+            if running:
+                cluster.kubelet.batch.delete_namespaced_job(running[0].job, "flowyml")
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=delete_once_running, daemon=True).start()
+    started = time.monotonic()
+    result = pipeline.run(stack=cluster.stack)
+
+    assert time.monotonic() - started < 30  # the 60 s step did not keep the run waiting
+    assert result.status is RunStatus.FAILED
+    error = _records(cluster, result.run_id)["nap"].error
+    assert "was deleted before it finished" in error, error
+    _nothing_left(cluster)
