@@ -48,7 +48,6 @@ def test_a_pipeline_runs_end_to_end_in_pods_and_everything_is_recorded(
     info = result["where"]
     assert info["uid"] == 10001  # the Job's non-root user
     assert info["home"] == "/tmp"
-    assert info["host"] != os.uname().nodename or True  # host network: same name, still a pod
     assert result["double"] == len(info["host"]) * 3
     records = _records(cluster, result.run_id)
     assert {r.status for r in records.values()} == {StepStatus.COMPLETED}
