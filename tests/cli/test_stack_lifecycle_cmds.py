@@ -425,7 +425,10 @@ def test_a_capability_the_provider_lacks_is_refused_by_preview_and_up(project: P
         "name: aws-vertex\ntype: aws\nregion: us-east-1\ns3_bucket: my-vertex-artifacts\n"
         "executor:\n  kind: vertex_ai\n  project_id: my-gcp-project\n  region: us-central1\n"
     )
-    assert _run(project, "validate", "aws-vertex").returncode == 0  # fields alone are fine
+    # validate runs the same preflight as preview and up (it used to call this stack valid).
+    validated = _run(project, "validate", "aws-vertex")
+    assert validated.returncode == 1
+    assert "executor: the aws program cannot build it: Vertex AI" in validated.stdout
     for args in (("preview", "aws-vertex", "--offline"), ("up", "aws-vertex", "--yes")):
         result = _run(project, *args)
         assert result.returncode == 1

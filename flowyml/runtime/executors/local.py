@@ -223,6 +223,9 @@ def check(bound: Any, steps: Any) -> None:
     """
     import warnings
 
+    orchestrator = getattr(bound.declaration, "orchestrator", None)
+    if str(getattr(orchestrator, "kind", None) or "none") != "none":
+        return  # the orchestrator runs the steps (and places them), not these threads
     defaults = getattr(bound.declaration, "resources", None)
     for step in steps:
         res = step.resources_dict() or (
