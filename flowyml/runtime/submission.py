@@ -112,12 +112,15 @@ def prepare_submission(
             hint="give the stack an object-store artifact_store (s3://, gs://, az://) that "
             "both machines reach",
         )
-    package = code_package.pack(root)
-    code_uri = code_package.upload(package, bound.artifact_store)
-    say(f"code package {package.sha256[:12]} ({package.files} files) at {code_uri}")
+    # The image first: a stack refused for its image leaves nothing behind in the store.
     made = stack_image(bound.declaration, project_dir=project_dir(), progress=say)
     if made.image is None:  # a flavor marked remote always needs an image
         raise BindingError(f"stack {bound.name}: {made.reason or 'no image'}")
+    package = code_package.pack(root)
+    present = bound.artifact_store.has_uri(bound.artifact_store.uri_of(package.key))
+    code_uri = code_package.upload(package, bound.artifact_store)
+    what = "already in the artifact store" if present else "uploaded"
+    say(f"code package {package.sha256[:12]} ({package.files} files): {what}")
     return bound.with_submission(
         Submission(
             image=made.image.reference,

@@ -123,7 +123,12 @@ def engine_client(stack: Any) -> Any:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ImageError(
             f"no Docker engine answers at {where}: {first}",
-            hint="start dockerd (`docker info` must work), or fix the executor's endpoint.",
+            hint=(
+                f"check the executor's endpoint, that `DOCKER_HOST={endpoint} docker info` "
+                "works from here (SSH keys in ~/.ssh, host in ~/.ssh/known_hosts)"
+                if endpoint
+                else "start dockerd (`docker info` must work)"
+            ),
         ) from None
     return client
 
