@@ -80,6 +80,22 @@ def _wrap(line: str, indent: int, width: int) -> list[str]:
     ) or [line]
 
 
+def _shown_path(source: str) -> str:
+    """A declaration's place, relative to the project when it is inside it."""
+    from flowyml.core.paths import project_dir
+
+    root = str(project_dir()) + "/"
+    return source[len(root) :] if source.startswith(root) else source
+
+
+def _wrapped(line: str, width: int) -> list[str]:
+    """``line``, broken at ``; `` when it does not fit ``width``."""
+    if len(line) <= width or "; " not in line:
+        return [line]
+    head, tail = line.split("; ", 1)
+    return [head + ";", "  " + tail]
+
+
 def describe_lines(data: Mapping[str, Any], source: str | None, width: int = 100) -> list[str]:
     """The lines of ``stack describe`` for ``Stack.describe()`` plus ``active``/``provisioned``
     (long lines wrapped to ``width`` under their value)."""
@@ -94,7 +110,7 @@ def describe_lines(data: Mapping[str, Any], source: str | None, width: int = 100
         state = "nothing to provision (a run creates its stores)"
     lines = [
         f"Stack {name} ({kind})" + ("  [active]" if data.get("active") else ""),
-        f"  {state}" + (f"; declared at {source}" if source else ""),
+        *_wrapped(f"  {state}" + (f"; declared at {_shown_path(source)}" if source else ""), width),
         "",
         "Components:",
     ]
