@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from docker_env import base_image, docker_client, local_registry  # noqa: F401  (fixtures)
-from emulators import gcs_emulator  # noqa: F401  (fixture)
 
+# gcs_emulator comes from tests/runtime/conftest.py: importing it here again would start a second
+# session emulator whose STORAGE_EMULATOR_HOST outlives this package's tests.
 from flowyml.runtime.binding import clear_cache
 
 # flowyml's sources frozen for the session (they go into every image tag), as the image tests do.
