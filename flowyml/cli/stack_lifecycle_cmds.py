@@ -395,6 +395,16 @@ def refresh_cmd(name: str, as_json: bool, usage_file: Path | None) -> None:
     from flowyml.provision.select import engine_for
 
     stack = _stack(name)
+    if not getattr(stack, "needs_provisioning", False):
+        from flowyml.provision.errors import StateError
+        from flowyml.provision.state import OUTPUTS_FILE, stack_dir
+
+        if not (stack_dir(name) / OUTPUTS_FILE).is_file():
+            # Nothing was ever made: "0 drifted" would claim a check that compared nothing.
+            raise StateError(
+                f"stack {name} was never brought up, so there is nothing to refresh.",
+                hint=f"run `flowyml stack up {name}` first",
+            )
     engine = engine_for(stack, "refresh", lock_timeout=_lock_timeout()).engine
     with _working(f"Refreshing stack {name}..."):
         plan = _price(engine.refresh(stack), stack, usage_file)

@@ -616,3 +616,12 @@ def test_destroy_of_a_protected_database_is_refused_before_anything_runs(
     assert len(lines) == 1 and "Traceback" not in refused.stderr
     assert "cannot be destroyed" in lines[0] and "deletion protection is on" in lines[0]
     assert "Pulumi CLI" not in refused.stderr
+
+
+def test_refresh_of_a_local_stack_never_brought_up_says_so(project: Path) -> None:
+    refused = _run(project, "refresh", "local")
+    assert refused.returncode == 1
+    (line,) = _error_lines(refused)
+    assert "never brought up, so there is nothing to refresh" in line
+    assert "flowyml stack up local" in line
+    assert not (project / ".flowyml" / "stacks" / "local").exists()  # nothing written
