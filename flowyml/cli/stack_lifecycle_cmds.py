@@ -110,7 +110,10 @@ def _render(plan: Plan, fmt: str) -> str:
         return render_json(plan)
     if fmt == "markdown":
         return render_markdown(plan)
-    return render_text(plan)
+    from flowyml.cli import term
+    from flowyml.cost import RenderOptions
+
+    return render_text(plan, RenderOptions(width=term.width()))
 
 
 def _check_budget(

@@ -33,6 +33,40 @@ def _cost_cell(row: ChangeRow) -> str:
     return f"{row.before} -> {_month(row.after)}"
 
 
+def _short_types(token: str) -> tuple[str, str, str]:
+    """``gcp:sql/databaseInstance:DatabaseInstance`` in three lengths: as is, then
+    ``gcp:sql.DatabaseInstance``, then ``gcp:DatabaseInstance``."""
+    provider, _, rest = token.partition(":")
+    if not rest or ":" not in rest:
+        return token, token, token
+    module = rest.split("/", 1)[0].split(":", 1)[0]
+    cls = rest.rsplit(":", 1)[-1]
+    return token, f"{provider}:{module}.{cls}", f"{provider}:{cls}"
+
+
+def _row_length(row: ChangeRow, name_width: int, type_width: int) -> int:
+    """Characters of a row as :func:`render_text` lays it out (type padded to ``type_width``)."""
+    length = 2 + 4 + name_width + 2 + type_width + 2 + len(_cost_cell(row))
+    if not row.change.is_noop:
+        length += 4 + len(row.delta)
+    if row.usage:
+        length += 2 + len(row.usage)
+    return length
+
+
+def _fitted_types(rows: list[ChangeRow], name_width: int, width: int) -> dict[str, str]:
+    """Each resource type as shown: the full Pulumi token while the rows fit ``width``, else
+    shorter forms (the JSON and Markdown renderers always keep the full token)."""
+    tokens = {r.change.type for r in rows}
+    shown: dict[str, str] = {t: t for t in tokens}
+    for form in range(3):
+        shown = {t: _short_types(t)[form] for t in tokens}
+        type_width = max((len(v) for v in shown.values()), default=0)
+        if all(_row_length(r, name_width, type_width) <= width for r in rows):
+            return shown
+    return shown
+
+
 def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
     """The plan as coloured terminal text (plain when ``options.color`` is False)."""
     from rich.console import Console
@@ -49,7 +83,6 @@ def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
         color_system="standard" if options.color else None,
         width=options.width,
         highlight=False,
-        soft_wrap=True,
     )
     header = Text(f"flowyml {plan.operation} of stack ", style="bold")
     header.append(plan.stack, style="bold cyan")
@@ -57,14 +90,15 @@ def render_text(plan: Plan, options: RenderOptions | None = None) -> str:
     console.print(header)
     console.print()
     name_width = max((len(r.change.name) for r in rows), default=0)
-    type_width = max((len(r.change.type) for r in rows), default=0)
+    types = _fitted_types(rows, name_width, options.width)
+    type_width = max((len(t) for t in types.values()), default=0)
     for row in rows:
         symbol = row.symbol.strip() or "="
         line = Text("  ")
         line.append(f"{symbol:>3} ", style=_STYLE.get(symbol, "dim"))
         line.append(row.change.name.ljust(name_width), style="bold")
         line.append("  ")
-        line.append(row.change.type.ljust(type_width), style="dim")
+        line.append(types[row.change.type].ljust(type_width), style="dim")
         line.append(f"  {_cost_cell(row)}")
         delta_style = (
             "red" if row.delta.startswith("+") else "green" if row.delta.startswith("-") else ""

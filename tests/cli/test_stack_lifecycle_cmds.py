@@ -625,3 +625,12 @@ def test_refresh_of_a_local_stack_never_brought_up_says_so(project: Path) -> Non
     assert "never brought up, so there is nothing to refresh" in line
     assert "flowyml stack up local" in line
     assert not (project / ".flowyml" / "stacks" / "local").exists()  # nothing written
+
+
+@pytest.mark.parametrize("columns", ["100", "120"])
+def test_the_text_preview_fits_the_terminal(project: Path, columns: str) -> None:
+    shown = _run(project, "preview", "production", "--offline", COLUMNS=columns)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(columns)
+    assert any("DatabaseInstance" in line and "$" in line for line in lines)

@@ -152,3 +152,14 @@ def test_markdown_renders_as_one_github_table(priced: Plan) -> None:
     assert body[-1][1] == "**Total**"
     summary = plan_costs(priced)
     assert body[-1][5] == f"**{format_usd(summary.new)}**"
+
+
+def test_text_plan_fits_its_width_by_shortening_types_only_when_needed() -> None:
+    from flowyml.cost.render_text import _short_types
+
+    assert _short_types("gcp:sql/databaseInstance:DatabaseInstance") == (
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "gcp:sql.DatabaseInstance",
+        "gcp:DatabaseInstance",
+    )
+    assert _short_types("flowyml:local:ArtifactRoot")[2] == "flowyml:ArtifactRoot"
