@@ -1,10 +1,15 @@
 """Airflow: one DAG file per pipeline, written to the orchestrator's ``dag_folder``.
 
 The folder is a local path or any fsspec URL (``gs://...`` for Cloud Composer). A schedule is
-the DAG's own ``schedule``; ``schedule delete`` removes the file. Airflow runs DAGs itself:
-``flowyml run`` on an Airflow stack deploys the DAG and then says how to trigger it, since the
-declaration names no Airflow API to trigger and follow it through; the runs Airflow makes are
-recorded by ``flowyml runs sync`` (every task writes its records to the artifact store).
+the DAG's own ``schedule``; ``schedule delete`` removes the file.
+
+With an ``api_url`` (Airflow 3's API server), ``flowyml run`` deploys the DAG, waits until Airflow
+has parsed that very file, unpauses it and triggers a dag run named ``flowyml__<id>`` through the
+REST API, then follows it (dag run and task instance states); Ctrl-C marks the dag run failed.
+The tasks derive the flowyml run id from Airflow's run id (see the manifest module), so the
+driver records the run under that same derived id. Without an ``api_url`` the DAG is deployed
+and ``flowyml run`` refuses, saying how to trigger it. Either way the runs Airflow makes on its
+own are recorded by ``flowyml runs sync`` (every task writes its records to the artifact store).
 """
 
 from __future__ import annotations
@@ -13,10 +18,16 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from flowyml.runtime.orchestrators.airflow_dag import dag_id, render_dag
+from flowyml.core.records import RunStatus
+from flowyml.runtime.orchestrators.airflow_api import AirflowApi
+from flowyml.runtime.orchestrators.airflow_dag import FINALIZE_TASK, dag_id, render_dag
 from flowyml.runtime.orchestrators.base import EngineState, ScheduleInfo
 from flowyml.runtime.orchestrators.errors import OrchestratorError
-from flowyml.runtime.orchestrators.manifest import RunManifest
+from flowyml.runtime.orchestrators.manifest import RunManifest, run_id_for
+
+RUN_PREFIX = "flowyml__"
+PARSE_TIMEOUT_S = 300.0
+_FINAL = {"success": RunStatus.COMPLETED, "failed": RunStatus.FAILED}
 
 
 class AirflowEngine:
@@ -27,7 +38,15 @@ class AirflowEngine:
 
     def __init__(self, bound: Any) -> None:
         self.name = bound.name
-        self.dag_folder = str(bound.declaration.orchestrator.dag_folder).rstrip("/")
+        declared = bound.declaration.orchestrator
+        self.dag_folder = str(declared.dag_folder).rstrip("/")
+        url = getattr(declared, "api_url", None)
+        self.api = (
+            AirflowApi(bound.name, url, declared.api_username, declared.api_password)
+            if url
+            else None
+        )
+        self.parse_timeout_s = PARSE_TIMEOUT_S
         executor = bound.executor
         self.executor_kind = str(getattr(executor, "kind", None) or "local")
         self.options = {
@@ -62,19 +81,46 @@ class AirflowEngine:
         return target
 
     def submit(self, artifact: Path, manifest: RunManifest, run_id: str) -> str:
-        target = self.deploy(artifact.read_text(encoding="utf-8"), manifest)
-        raise OrchestratorError(
-            f"stack {self.name}: DAG {dag_id(manifest.pipeline)} was deployed to {target}, but "
-            "Airflow starts its runs itself and this stack names no Airflow API to trigger one",
-            hint=f"trigger it in Airflow (`airflow dags trigger {dag_id(manifest.pipeline)}`) or "
-            "give it a schedule (`flowyml schedule create`); `flowyml runs sync` records its runs",
-        )
+        """Deploy the DAG and, with an API, trigger it; returns ``<dag id>/<dag run id>``."""
+        text = artifact.read_text(encoding="utf-8")
+        target = self.deploy(text, manifest)
+        dag = dag_id(manifest.pipeline)
+        if self.api is None:
+            raise OrchestratorError(
+                f"stack {self.name}: DAG {dag} was deployed to {target}, but Airflow starts "
+                "its runs itself and this stack names no Airflow API to trigger one",
+                hint=f"give its AirflowOrchestrator an api_url, trigger it in Airflow "
+                f"(`airflow dags trigger {dag}`) or give it a schedule (`flowyml schedule "
+                "create`); `flowyml runs sync` records its runs",
+            )
+        self.api.wait_parsed(dag, text, self.parse_timeout_s)
+        dag_run_id = RUN_PREFIX + run_id
+        self.api.trigger(dag, dag_run_id)
+        return f"{dag}/{dag_run_id}"
 
-    def state(self, handle: str) -> EngineState:  # pragma: no cover - submit never returns
-        raise OrchestratorError(f"stack {self.name}: flowyml does not follow Airflow runs")
+    def recorded_run_id(self, handle: str) -> str:
+        """The flowyml run id the tasks of ``handle`` derive from Airflow's run id."""
+        return run_id_for("", handle.split("/", 1)[1])
 
-    def cancel(self, handle: str) -> None:  # pragma: no cover - submit never returns
-        raise OrchestratorError(f"stack {self.name}: flowyml does not follow Airflow runs")
+    def _api(self) -> AirflowApi:
+        if self.api is None:
+            raise OrchestratorError(
+                f"stack {self.name}: flowyml follows Airflow runs only through its API",
+                hint=f"give the AirflowOrchestrator of stack {self.name} an api_url",
+            )
+        return self.api
+
+    def state(self, handle: str) -> EngineState:
+        dag, dag_run_id = handle.split("/", 1)
+        state, tasks = self._api().run(dag, dag_run_id)
+        tasks.pop(FINALIZE_TASK, None)
+        final = _FINAL.get(state)
+        message = "Airflow marked the dag run failed" if final is RunStatus.FAILED else None
+        return EngineState(final=final, tasks=tasks, message=message)
+
+    def cancel(self, handle: str) -> None:
+        dag, dag_run_id = handle.split("/", 1)
+        self._api().fail(dag, dag_run_id)
 
     def create_schedule(self, artifact: Path, manifest: RunManifest, cron: str) -> str:
         text = artifact.read_text(encoding="utf-8").replace(

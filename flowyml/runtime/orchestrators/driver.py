@@ -194,6 +194,10 @@ def run_orchestrated(
     compiled = compile_pipeline(pipeline, bound, params=params, progress=say)
     run_id = new_run_id()
     handle = compiled.engine.submit(compiled.artifact, compiled.manifest, run_id)
+    # Airflow's tasks derive the flowyml run id from the engine's run id: record it under that.
+    recorded = getattr(compiled.engine, "recorded_run_id", None)
+    if recorded is not None:
+        run_id = recorded(handle)
     _mark_submitted(compiled, run_id, handle)
     meta = compiled.bound.metadata_store
     meta.start_run(

@@ -9,6 +9,7 @@ from pydantic import Field
 from flowyml.stacks import rules
 from flowyml.stacks.components._base import Component, problem
 from flowyml.stacks.errors import ValidationProblem
+from flowyml.stacks.secret_refs import Secret
 
 __all__ = [
     "AirflowOrchestrator",
@@ -64,10 +65,17 @@ class AirflowOrchestrator(Component):
 
     Attributes:
         dag_folder: Where DAG files are written.
+        api_url: Airflow 3's API server (``http://host:8080``): ``flowyml run`` triggers the
+            DAG through its REST API and follows the run (``None``: deploy only).
+        api_username: The user ``api_url`` is called as (a JWT from ``/auth/token``).
+        api_password: That user's password (secret; ``${VAR}`` recommended).
     """
 
     kind: Literal["airflow"] = "airflow"
     dag_folder: str
+    api_url: str | None = None
+    api_username: str | None = None
+    api_password: Secret | None = None
 
 
 Orchestrator = Annotated[
