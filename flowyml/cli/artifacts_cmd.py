@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from flowyml.cli import term
-from flowyml.cli.completion import complete_run_ids, complete_stack_names
+from flowyml.cli.completion import complete_run_ids, store_stack_option
 from flowyml.core.errors import FlowymlError
 
 
@@ -91,12 +91,7 @@ def _text(value: Any) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Save the stored payload (JSON, .npy, Parquet, pickle...) to FILE instead.",
 )
-@click.option(
-    "--stack",
-    "stack_name",
-    help="Read only this stack's metadata store.",
-    shell_complete=complete_stack_names,
-)
+@store_stack_option()
 def show_artifact(run_id: str, target: str, out: Path | None, stack_name: str | None) -> None:
     """Print one output of a run's step (OUTPUT when the step returned several), or save it."""
     from flowyml.cli.previews import human_size, short_type

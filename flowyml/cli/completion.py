@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Callable
 
 import click
 from click.shell_completion import CompletionItem
@@ -46,3 +47,12 @@ def complete_run_ids(
             if r.run_id.startswith(incomplete)
         ]
     return []
+
+
+def store_stack_option(
+    help_text: str = "Read only this stack's metadata store.",
+) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """The ``--stack NAME`` option of the commands that read recorded runs (completes names)."""
+    return click.option(
+        "--stack", "stack_name", help=help_text, shell_complete=complete_stack_names
+    )

@@ -6,18 +6,13 @@ import click
 
 from flowyml.cli import term
 from flowyml.cli._common import echo_json
-from flowyml.cli.completion import complete_run_ids, complete_stack_names
+from flowyml.cli.completion import complete_run_ids, store_stack_option
 
 
 @click.command("logs")
 @click.argument("run_id", shell_complete=complete_run_ids)
 @click.argument("step", required=False)
-@click.option(
-    "--stack",
-    "stack_name",
-    help="Read only this stack's metadata store.",
-    shell_complete=complete_stack_names,
-)
+@store_stack_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def logs(run_id: str, step: str | None, stack_name: str | None, as_json: bool) -> None:
     """Print the captured stdout/stderr of a run's steps (or of one STEP).

@@ -9,7 +9,7 @@ import click
 
 from flowyml.cli import term
 from flowyml.cli._common import echo_json
-from flowyml.cli.completion import complete_run_ids, complete_stack_names
+from flowyml.cli.completion import complete_run_ids, store_stack_option
 
 
 def step_costs(run: Any) -> dict[str, Decimal | None]:
@@ -37,11 +37,8 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--pipeline", "pipeline_name", help="Only runs of this pipeline.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
-@click.option(
-    "--stack",
-    "stack_name",
-    help="Read only this stack's metadata store (default: every local store of the project).",
-    shell_complete=complete_stack_names,
+@store_stack_option(
+    "Read only this stack's metadata store (default: every local store of the project)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def list_runs(pipeline_name: str | None, limit: int, stack_name: str | None, as_json: bool) -> None:
@@ -64,12 +61,7 @@ def list_runs(pipeline_name: str | None, limit: int, stack_name: str | None, as_
 
 @runs.command("show")
 @click.argument("run_id", shell_complete=complete_run_ids)
-@click.option(
-    "--stack",
-    "stack_name",
-    help="Read only this stack's metadata store.",
-    shell_complete=complete_stack_names,
-)
+@store_stack_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def show_run(run_id: str, stack_name: str | None, as_json: bool) -> None:
     """Show one run: its steps with status, duration, cache use, cost, outputs and errors.
@@ -157,12 +149,7 @@ def _shown_root(root: str) -> str:
 
 @runs.command("compare")
 @click.argument("run_ids", nargs=-1, required=True, shell_complete=complete_run_ids)
-@click.option(
-    "--stack",
-    "stack_name",
-    help="Read only this stack's metadata store.",
-    shell_complete=complete_stack_names,
-)
+@store_stack_option()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def compare_runs(run_ids: tuple[str, ...], stack_name: str | None, as_json: bool) -> None:
     """Put runs side by side: parameters, metric-like outputs, step durations and cost.
